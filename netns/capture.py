@@ -1,0 +1,161 @@
+"""The capture of the wire, and the proof that it missed nothing.
+
+tcpdump runs on the router's end of the client's link, unbuffered
+(`--immediate-mode`, `-U`), from before the case acts until after a sentinel
+frame that the client sends last has been written. A capture counts only if
+the sentinel is in the file, the kernel dropped nothing, and tcpdump's own
+count equals the frames in the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from netns.errors import LabError
+from netns.host import Host
+from netns.procs import Daemon
+
+# IEEE 802 "local experimental" EtherType: never a real protocol on the wire.
+SENTINEL_ETHERTYPE = 0x88B5
+SENTINEL_MAGIC = b"leakcert-sentinel:"
+
+
+@dataclass(frozen=True)
+class CaptureStats:
+    captured: int
+    received: int
+    dropped: int
+
+
+class IncompleteCapture(LabError):
+    """The capture cannot be trusted: a verdict from it would be a guess."""
+
+
+def is_sentinel(frame: bytes) -> bool:
+    return int.from_bytes(frame[12:14], "big") == SENTINEL_ETHERTYPE and SENTINEL_MAGIC in frame
+
+
+class Capture:
+    """A pcap of one interface of one host."""
+
+    def __init__(self, host: Host, ifname: str, pcap: Path) -> None:
+        self.host = host
+        self.ifname = ifname
+        self.pcap = pcap
+        self.daemon: Daemon | None = None
+        self.stats: CaptureStats | None = None
+
+    def start(self) -> None:
+        self.daemon = self.host.spawn(
+            f"tcpdump-{self.ifname}",
+            [
+                "tcpdump",
+                "-i",
+                self.ifname,
+                "-w",
+                str(self.pcap),
+                "-U",
+                "--immediate-mode",
+                "-n",
+                "-s",
+                "0",
+                "-B",
+                "32768",
+            ],
+        )
+        self.daemon.wait_for_log(r"listening on " + re.escape(self.ifname))
+
+    def stop(self, send_sentinel, timeout: float = 10.0) -> CaptureStats:
+        """Send the sentinel with `send_sentinel(frame_payload)`, see it written, stop.
+
+        Raises IncompleteCapture when any proof of completeness fails.
+        """
+        if self.daemon is None:
+            raise LabError("capture was never started")
+        token = SENTINEL_MAGIC + os.urandom(8).hex().encode()
+        send_sentinel(token)
+        deadline = time.monotonic() + timeout
+        delay, seen = 0.001, 0
+        while not self._written_since(token, seen):
+            seen = max(0, self.pcap.stat().st_size - len(token))
+            if self.daemon.popen.poll() is not None or time.monotonic() > deadline:
+                self.daemon.stop()
+                raise IncompleteCapture(
+                    f"capture of {self.ifname}: the sentinel frame never arrived"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        self.daemon.stop()
+        self.stats = _parse_stats(self.daemon.output())
+        self.daemon = None
+        if self.stats.dropped:
+            raise IncompleteCapture(
+                f"capture of {self.ifname}: the kernel dropped {self.stats.dropped} packets"
+            )
+        in_file = count_frames(self.pcap)
+        if in_file != self.stats.captured:
+            raise IncompleteCapture(
+                f"capture of {self.ifname}: tcpdump counted {self.stats.captured} "
+                f"packets but wrote {in_file}"
+            )
+        return self.stats
+
+    def _written_since(self, token: bytes, offset: int) -> bool:
+        with open(self.pcap, "rb") as pcap:
+            pcap.seek(offset)
+            return token in pcap.read()
+
+    def abort(self) -> None:
+        if self.daemon is not None:
+            self.daemon.stop()
+            self.daemon = None
+
+
+def _parse_stats(output: str) -> CaptureStats:
+    def number(label: str) -> int:
+        match = re.search(r"(\d+) packets? " + label, output)
+        if match is None:
+            raise IncompleteCapture(f"tcpdump printed no '{label}' count")
+        return int(match.group(1))
+
+    dropped = number("dropped by kernel")
+    interface = re.search(r"(\d+) packets? dropped by interface", output)
+    if interface:
+        dropped += int(interface.group(1))
+    return CaptureStats(number("captured"), number("received by filter"), dropped)
+
+
+def count_frames(pcap: Path) -> int:
+    """Frames in a classic pcap file (read by record headers, no parsing)."""
+    data = pcap.read_bytes()
+    if len(data) < 24:
+        return 0
+    order = "little" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else "big"
+    offset, frames = 24, 0
+    while offset + 16 <= len(data):
+        included = int.from_bytes(data[offset + 8 : offset + 12], order)
+        offset += 16 + included
+        frames += 1
+    return frames
+
+
+def read_frames(pcap: Path) -> list:
+    """The capture's frames as scapy packets, without the sentinel."""
+    from scapy.utils import PcapReader
+
+    with PcapReader(str(pcap)) as reader:
+        return [frame for frame in reader if not is_sentinel(bytes(frame))]
+
+
+def packet_socket(namespace: str, ifname: str) -> socket.socket:
+    """A raw packet socket bound to `ifname` inside `namespace` (no setns in this process)."""
+    from pyroute2.netns import create_socket
+
+    sock = create_socket(namespace, socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+    sock.bind((ifname, 0))
+    return sock

@@ -1,0 +1,185 @@
+"""The real daemons of the lab, each started on its host and awaited until ready.
+
+dnsmasq serves DHCP, router advertisements and DNS; wireguard-go is the VPN
+server; coturn answers STUN; chronyd answers NTP; Python's http.server is the
+web host. Each daemon runs in the foreground so that the lab owns and reaps it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from netns.errors import LabError
+from netns.host import Host
+from netns.procs import Daemon
+from netns.topology import DOMAIN, WEB, Lan
+
+REQUIRED_TOOLS = {
+    "ip": "iproute2",
+    "nft": "nftables",
+    "tcpdump": "tcpdump",
+    "dnsmasq": "dnsmasq-base",
+    "dhclient": "isc-dhcp-client",
+    "wireguard-go": "wireguard-go",
+    "wg": "wireguard-tools",
+    "turnserver": "coturn",
+    "chronyd": "chrony",
+    "sysctl": "procps",
+}
+
+
+def check_tools() -> None:
+    """Fail with one line naming the first missing tool and its Debian package."""
+    for tool, package in REQUIRED_TOOLS.items():
+        if shutil.which(tool) is None and not Path("/usr/sbin", tool).exists():
+            raise LabError(f"`{tool}` not found: install the Debian package {package}")
+
+
+def _answers(web4: str = WEB.address4, web6: str = WEB.address6) -> list[str]:
+    # Every resolver answers the lab's names itself: none forwards, so a query
+    # in a resolver's log came from whoever sent it, never from another resolver.
+    return [
+        "--no-resolv",
+        "--no-hosts",
+        f"--address=/{DOMAIN}/{web4}",
+        f"--address=/{DOMAIN}/{web6}",
+    ]
+
+
+def _dnsmasq_base(workdir: Path, name: str, log: Path) -> list[str]:
+    return [
+        "dnsmasq",
+        "--keep-in-foreground",
+        "--conf-file=/dev/null",
+        f"--pid-file={workdir / (name + '.pid')}",
+        "--bind-interfaces",
+        "--log-queries=extra",
+        f"--log-facility={log}",
+        "--user=root",
+        "--group=root",
+    ]
+
+
+def start_lan_dnsmasq(
+    router: Host, lan: Lan, workdir: Path, *, ipv6: bool, options_file: Path
+) -> Daemon:
+    """The LAN's DHCP server, router advertisements (if `ipv6`) and the ISP's resolver.
+
+    DHCP options in `options_file` are re-read on SIGHUP (how option 121 is pushed).
+    """
+    name = f"dnsmasq-{lan.name}"
+    log = router.logdir / f"router-{name}.log"
+    argv = [
+        *_dnsmasq_base(workdir, name, log),
+        f"--interface={lan.bridge}",
+        f"--listen-address={lan.gateway4}",
+        f"--dhcp-range={lan.pool[0]},{lan.pool[1]},255.255.255.0,1h",
+        f"--dhcp-leasefile={workdir / (name + '.leases')}",
+        f"--dhcp-optsfile={options_file}",
+        "--dhcp-authoritative",
+        "--log-dhcp",
+        *_answers(),
+    ]
+    if ipv6:
+        argv += [
+            f"--listen-address={lan.gateway6}",
+            "--enable-ra",
+            f"--dhcp-range=::,constructor:{lan.bridge},ra-only,64,1h",
+            "--ra-param=" + f"{lan.bridge},3,1800",
+        ]
+    daemon = Daemon(name, router.argv(argv), router.cgroup, log)
+    daemon.wait_for_log(r"started, version")
+    daemon.wait_for_log(r"DHCP, IP range")
+    if ipv6:
+        daemon.wait_for_log(r"router advertisement on")
+    return daemon
+
+
+def start_resolver(host: Host, workdir: Path, name: str, addresses: list[str]) -> Daemon:
+    """A resolver that answers the lab's names and logs every query it receives."""
+    log = host.logdir / f"{host.role}-{name}.log"
+    argv = [
+        *_dnsmasq_base(workdir, f"{host.role}-{name}", log),
+        *[f"--listen-address={a}" for a in addresses],
+        *_answers(),
+    ]
+    daemon = Daemon(f"{host.role}/{name}", host.argv(argv), host.cgroup, log)
+    daemon.wait_for_log(r"started, version")
+    return daemon
+
+
+def start_wireguard_go(host: Host, ifname: str) -> Daemon:
+    """wireguard-go in the foreground; ready when its control socket listens."""
+    argv = ["env", "LOG_LEVEL=verbose", "wireguard-go", "-f", ifname]
+    daemon = host.spawn(f"wireguard-go-{ifname}", argv)
+    daemon.wait_for_log(r"UAPI listener started")
+    return daemon
+
+
+def start_stun(host: Host, workdir: Path, addresses: list[str], port: int) -> Daemon:
+    """coturn as a plain STUN server (no TURN, no auth), logging every binding request."""
+    argv = [
+        "turnserver",
+        # The machine's /etc/turnserver.conf must not apply: an empty config, our own files.
+        "-c",
+        "/dev/null",
+        f"--db={workdir / 'turndb'}",
+        "--stun-only",
+        "--no-cli",
+        "--no-tls",
+        "--no-dtls",
+        "--no-auth",
+        "--verbose",
+        "--simple-log",
+        "--log-file=stdout",
+        f"--pidfile={workdir / 'turnserver.pid'}",
+        f"--listening-port={port}",
+        *[f"--listening-ip={a}" for a in addresses],
+    ]
+    daemon = host.spawn("stun", argv)
+    daemon.wait_for_log(r"Total General servers")
+    return daemon
+
+
+def start_ntp(host: Host, workdir: Path, addresses: list[str]) -> Daemon:
+    """chronyd serving time from its local clock; -x: never touch the machine's clock."""
+    conf = workdir / "chrony.conf"
+    conf.write_text(
+        "\n".join(
+            [
+                *[f"bindaddress {a}" for a in addresses],
+                "allow all",
+                "local stratum 8",
+                "cmdport 0",
+                f"pidfile {workdir / 'chronyd.pid'}",
+                f"driftfile {workdir / 'chrony.drift'}",
+                "",
+            ]
+        )
+    )
+    daemon = host.spawn("ntp", ["chronyd", "-d", "-x", "-f", str(conf)])
+    daemon.wait_for_log(r"chronyd version")
+    return daemon
+
+
+def start_web(host: Host, workdir: Path) -> Daemon:
+    """An HTTP server on every address of the web host (v4 and v6)."""
+    root = workdir / "www"
+    root.mkdir(exist_ok=True)
+    (root / "index.html").write_text("leakcert web host\n")
+    argv = [
+        sys.executable,
+        "-u",
+        "-m",
+        "http.server",
+        "--bind",
+        "::",
+        "--directory",
+        str(root),
+        "80",
+    ]
+    daemon = host.spawn("web", argv)
+    daemon.wait_for_log(r"Serving HTTP")
+    return daemon

@@ -1,0 +1,109 @@
+"""A host of the lab: one network namespace, its processes and its netlink."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyroute2 import IPRoute
+
+from netns.errors import LabError
+from netns.procs import Cgroup, Daemon, reap_orphans
+
+
+@dataclass
+class CommandResult:
+    """What a command run on a host did."""
+
+    command: str
+    rc: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0
+
+
+class Host:
+    """One namespace of the lab (`client`, `router`, `vpn` or `net`).
+
+    Commands run through `ip netns exec`, so a host sees its own
+    `/etc/netns/<namespace>/` files (its own resolv.conf) in place of /etc.
+    """
+
+    def __init__(self, role: str, namespace: str, cgroup: Cgroup, logdir: Path) -> None:
+        self.role = role
+        self.namespace = namespace
+        self.cgroup = cgroup
+        self.logdir = logdir
+
+    def __repr__(self) -> str:
+        return f"Host({self.role}={self.namespace})"
+
+    def argv(self, argv: list[str]) -> list[str]:
+        """The command line that runs `argv` inside this host."""
+        return ["ip", "netns", "exec", self.namespace, *argv]
+
+    def run(
+        self,
+        command: str,
+        *args: object,
+        check: bool = True,
+        timeout: float = 30.0,
+        env: dict[str, str] | None = None,
+        input: str | None = None,
+        cgroup: Cgroup | None = None,
+    ) -> CommandResult:
+        """Run `command` (with %s placeholders for `args`, quoted for you) and wait.
+
+        The command runs in `cgroup` (default: this host's) so that nothing it
+        leaves behind escapes the lab.
+        """
+        line = command % tuple(shlex.quote(str(a)) for a in args) if args else command
+        script = 'echo 0 > "$0" && exec ip netns exec "$1" /bin/sh -c "$2"'
+        try:
+            proc = subprocess.run(
+                [
+                    "/bin/sh",
+                    "-c",
+                    script,
+                    str((cgroup or self.cgroup).procs_file),
+                    self.namespace,
+                    line,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=env,
+                input=input,
+            )
+        except subprocess.TimeoutExpired:
+            raise LabError(f"{self.role}: `{line}` ran past {timeout:g}s") from None
+        finally:
+            reap_orphans()
+        result = CommandResult(line, proc.returncode, proc.stdout, proc.stderr)
+        if check and not result.ok:
+            reason = (result.stderr.strip() or result.stdout.strip() or "no output").splitlines()
+            raise LabError(f"{self.role}: `{line}` failed ({result.rc}): {reason[-1]}")
+        return result
+
+    def spawn(self, name: str, argv: list[str], cgroup: Cgroup | None = None) -> Daemon:
+        """Start a long-running program on this host; its log is `<logdir>/<name>.log`."""
+        return Daemon(
+            f"{self.role}/{name}",
+            self.argv(argv),
+            cgroup or self.cgroup,
+            self.logdir / f"{self.role}-{name}.log",
+        )
+
+    def sysctl(self, settings: dict[str, object]) -> None:
+        """Set sysctls (`{"net.ipv4.ip_forward": 1}`) in this namespace."""
+        pairs = [f"{key}={value}" for key, value in settings.items()]
+        self.run("sysctl -q -w " + " ".join(shlex.quote(p) for p in pairs))
+
+    def iproute(self) -> IPRoute:
+        """A netlink socket in this namespace (close it, or use it in a with block)."""
+        return IPRoute(netns=self.namespace)

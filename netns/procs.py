@@ -1,0 +1,244 @@
+"""Processes of the lab: cgroups that own them, reaping, daemons with logs.
+
+Every process the lab starts is placed in a cgroup of the lab before it runs,
+so that a host's processes can be killed or frozen as one (crash, reboot,
+sleep/wake) and nothing escapes cleanup, not even what a subject's hook left
+running in the background. The owner of a lab becomes a child subreaper so
+that daemonised grandchildren are reparented to it and reaped here: PID 1 on
+some machines never reaps them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import select
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from netns.errors import LabError
+
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> None:
+    """Make this process the reaper of every orphan it leaves behind."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise LabError(f"prctl(PR_SET_CHILD_SUBREAPER) failed: {os.strerror(ctypes.get_errno())}")
+
+
+def _children_of(pid: int) -> list[int]:
+    kids: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            kids += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return kids
+
+
+def reap_orphans() -> list[int]:
+    """Reap adopted zombies: children that are dead and that no Popen owns.
+
+    Children started with subprocess are left to their Popen objects, which
+    wait on them by pid; only processes reparented to us are reaped here.
+    """
+    owned = {p.pid for p in _LIVE_POPENS}
+    reaped = []
+    for pid in _children_of(os.getpid()):
+        if pid in owned:
+            continue
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        if stat.rsplit(")", 1)[1].split()[0] != "Z":
+            continue
+        try:
+            os.waitpid(pid, os.WNOHANG)
+            reaped.append(pid)
+        except ChildProcessError:
+            pass
+    return reaped
+
+
+def cgroup2_root() -> Path:
+    """Where the cgroup v2 hierarchy is mounted (pure v2 or the hybrid 'unified')."""
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        fields = line.split()
+        if fields[2] == "cgroup2":
+            return Path(fields[1])
+    raise LabError("no cgroup2 hierarchy is mounted (needed to own the lab's processes)")
+
+
+class Cgroup:
+    """A cgroup v2 folder that owns a set of processes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def create(self) -> Cgroup:
+        self.path.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def child(self, name: str) -> Cgroup:
+        return Cgroup(self.path / name).create()
+
+    @property
+    def procs_file(self) -> Path:
+        return self.path / "cgroup.procs"
+
+    def pids(self) -> list[int]:
+        """Live processes in this cgroup and below (zombies are not listed by the kernel)."""
+        if not self.path.exists():
+            return []
+        pids = []
+        for procs in self.path.rglob("cgroup.procs"):
+            pids += [int(p) for p in procs.read_text().split()]
+        return pids
+
+    def _events(self) -> dict[str, str]:
+        text = (self.path / "cgroup.events").read_text()
+        return dict(line.split() for line in text.splitlines())
+
+    def _wait_events(self, key: str, value: str, timeout: float) -> None:
+        # cgroup.events signals every change with POLLPRI: wait on it, not on a timer.
+        deadline = time.monotonic() + timeout
+        with open(self.path / "cgroup.events", "rb", buffering=0) as events:
+            poller = select.poll()
+            poller.register(events, select.POLLPRI | select.POLLERR)
+            while True:
+                events.seek(0)
+                state = dict(line.split() for line in events.read().decode().splitlines())
+                if state.get(key) == value:
+                    return
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise LabError(f"cgroup {self.path.name}: {key} did not become {value}")
+                poller.poll(left * 1000)
+
+    def kill(self, timeout: float = 10.0) -> None:
+        """SIGKILL every process in this cgroup and its children, and wait until none is left."""
+        if not self.path.exists():
+            return
+        (self.path / "cgroup.kill").write_text("1")
+        self._wait_events("populated", "0", timeout)
+        reap_orphans()
+
+    def freeze(self, timeout: float = 10.0) -> None:
+        (self.path / "cgroup.freeze").write_text("1")
+        self._wait_events("frozen", "1", timeout)
+
+    def thaw(self, timeout: float = 10.0) -> None:
+        (self.path / "cgroup.freeze").write_text("0")
+        self._wait_events("frozen", "0", timeout)
+
+    def remove(self) -> None:
+        """Kill what is left and remove the folders, deepest first."""
+        if not self.path.exists():
+            return
+        self.kill()
+        for sub in sorted(self.path.rglob("*/"), key=lambda p: len(p.parts), reverse=True):
+            if sub.is_dir():
+                sub.rmdir()
+        self.path.rmdir()
+
+
+_LIVE_POPENS: set[subprocess.Popen] = set()
+
+
+class Daemon:
+    """A long-running process of a host, with its output in a log file.
+
+    The process is moved into its cgroup by a tiny shell before it execs the
+    real program, so even its first fork is owned by the lab.
+    """
+
+    def __init__(self, name: str, argv: list[str], cgroup: Cgroup, log: Path) -> None:
+        self.name = name
+        self.argv = argv
+        self.log = log
+        self._log_file = open(log, "ab")  # noqa: SIM115 - kept open for the daemon's life
+        # A restarted daemon appends to its old log: only what it writes now counts.
+        self.log_start = log.stat().st_size
+        try:
+            self.popen = subprocess.Popen(
+                ["/bin/sh", "-c", 'echo 0 > "$0" && exec "$@"', str(cgroup.procs_file), *argv],
+                stdin=subprocess.DEVNULL,
+                stdout=self._log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            self._log_file.close()
+            raise LabError(f"{name}: cannot start {argv[0]}: {exc.strerror}") from None
+        _LIVE_POPENS.add(self.popen)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def output(self) -> str:
+        """What this run of the daemon wrote to its log."""
+        return self.log.read_bytes()[self.log_start :].decode(errors="replace")
+
+    def wait_for_log(
+        self, pattern: str, timeout: float = 10.0, start: int | None = None
+    ) -> re.Match:
+        """Wait until the daemon's log (from byte `start`, default its own start) matches.
+
+        Fails at once, with the daemon's last line, if it exits first.
+        """
+        regex = re.compile(pattern)
+        start = self.log_start if start is None else start
+        deadline = time.monotonic() + timeout
+        delay = 0.002
+        while True:
+            text = self.log.read_bytes()[start:].decode(errors="replace")
+            match = regex.search(text)
+            if match:
+                return match
+            if self.popen.poll() is not None:
+                raise LabError(f"{self.name} exited ({self.popen.returncode}): {_last_line(text)}")
+            if time.monotonic() > deadline:
+                raise LabError(f"{self.name}: no {pattern!r} in its log after {timeout:g}s")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    def log_size(self) -> int:
+        return self.log.stat().st_size
+
+    def signal(self, sig: int) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(sig)
+
+    def stop(self, timeout: float = 5.0) -> int:
+        """SIGTERM, then SIGKILL if it lingers; always reaped."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        self._forget()
+        return self.popen.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        code = self.popen.wait(timeout)
+        self._forget()
+        return code
+
+    def _forget(self) -> None:
+        _LIVE_POPENS.discard(self.popen)
+        if not self._log_file.closed:
+            self._log_file.close()
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "no output"

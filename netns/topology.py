@@ -1,0 +1,144 @@
+"""The lab's topology as data: who is where, on which addresses.
+
+Only documentation and benchmark ranges are used, and no lab namespace is
+ever linked to the machine's own.
+
+      client                router                          net (the internet)
+    ┌────────┐  wire   ┌──────────────┐   wan    ┌──────────────────────────────┐
+    │ uplink ├─────────┤ wire ─ lan1  ├──────────┤ bb 198.51.100.1              │
+    │ (DHCP) │ (veth)  │       (lan2) │  NAT     │ lo:  web .10  dns .53        │
+    └────────┘         └──────────────┘          │      stun .78 ntp .123       │
+        ╎ WireGuard tunnel 198.18.0.0/24         │      (203.0.113.0/24)        │
+        ╎                                        └──────────────┬───────────────┘
+        ╎                 vpn                                   │ bb
+        ╎           ┌─────────────────────┐                     │
+        └╌╌╌╌╌╌╌╌╌╌╌┤ wg 198.18.0.1       ├── wan 198.51.100.2 ─┘
+                    │ resolver 198.18.0.53│
+                    └─────────────────────┘
+
+The wire is the client's only link. Its router-side end is a port of the
+bridge of the LAN the client is on (lan1, or lan2 after a roam) and is where
+the capture runs, so one capture sees the client's every frame across roams.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+HOSTS = ("client", "router", "vpn", "net")
+
+
+@dataclass(frozen=True)
+class Lan:
+    """A LAN the router serves: its bridge, its addresses, its DHCP pool."""
+
+    name: str
+    bridge: str
+    gateway4: str
+    prefix4: str
+    pool: tuple[str, str]
+    gateway6: str
+    prefix6: str
+
+    @property
+    def gateway4_cidr(self) -> str:
+        return f"{self.gateway4}/{ipaddress.ip_network(self.prefix4).prefixlen}"
+
+    @property
+    def gateway6_cidr(self) -> str:
+        return f"{self.gateway6}/{ipaddress.ip_network(self.prefix6).prefixlen}"
+
+
+LAN1 = Lan(
+    name="lan1",
+    bridge="lan1",
+    gateway4="192.0.2.1",
+    prefix4="192.0.2.0/24",
+    pool=("192.0.2.50", "192.0.2.150"),
+    gateway6="2001:db8:1::1",
+    prefix6="2001:db8:1::/64",
+)
+LAN2 = Lan(
+    name="lan2",
+    bridge="lan2",
+    gateway4="198.19.2.1",
+    prefix4="198.19.2.0/24",
+    pool=("198.19.2.50", "198.19.2.150"),
+    gateway6="2001:db8:2::1",
+    prefix6="2001:db8:2::/64",
+)
+LANS = {lan.name: lan for lan in (LAN1, LAN2)}
+
+# The backbone between router, vpn and the internet hosts, on the net host's bridge.
+BACKBONE4 = "198.51.100.0/24"
+NET_BB4, NET_BB6 = "198.51.100.1", "2001:db8:fe::1"
+VPN_WAN4, VPN_WAN6 = "198.51.100.2", "2001:db8:fe::2"
+ROUTER_WAN4, ROUTER_WAN6 = "198.51.100.3", "2001:db8:fe::3"
+
+# The VPN server.
+VPN_ENDPOINT = VPN_WAN4
+WIREGUARD_PORT = 51820
+OPENVPN_PORT = 1194
+TUNNEL4 = "198.18.0.0/24"
+TUNNEL6 = "2001:db8:100::/64"
+VPN_TUNNEL4, VPN_TUNNEL6 = "198.18.0.1", "2001:db8:100::1"
+CLIENT_TUNNEL4, CLIENT_TUNNEL6 = "198.18.0.2", "2001:db8:100::2"
+VPN_RESOLVER = "198.18.0.53"
+
+
+@dataclass(frozen=True)
+class Service:
+    """An internet host's service on the net host."""
+
+    name: str
+    address4: str
+    address6: str
+    port: int
+
+
+WEB = Service("web", "203.0.113.10", "2001:db8:ff::10", 80)
+RESOLVER = Service("dns", "203.0.113.53", "2001:db8:ff::53", 53)
+STUN = Service("stun", "203.0.113.78", "2001:db8:ff::78", 3478)
+NTP = Service("ntp", "203.0.113.123", "2001:db8:ff::123", 123)
+SERVICES = (WEB, RESOLVER, STUN, NTP)
+
+# Names every resolver of the lab answers by itself (no resolver forwards to another).
+DOMAIN = "leakcert.test"
+WEB_NAME = f"web.{DOMAIN}"
+
+ALLOWED_RANGES = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "192.0.2.0/24",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "198.18.0.0/15",
+        "2001:db8::/32",
+    )
+)
+
+
+def is_lab_address(address: str) -> bool:
+    """True for an address inside the documentation and benchmark ranges."""
+    ip = ipaddress.ip_address(address.split("/")[0])
+    return any(ip in net for net in ALLOWED_RANGES if net.version == ip.version)
+
+
+@dataclass(frozen=True)
+class Names:
+    """Every name a lab creates carries its id, so labs never collide."""
+
+    lab_id: str
+
+    def namespace(self, role: str) -> str:
+        return f"lc{self.lab_id}-{role}"
+
+    @property
+    def server_wg(self) -> str:
+        # wireguard-go's control sockets are shared by every namespace: unique names.
+        return f"wgs{self.lab_id}"
+
+    @property
+    def client_wg(self) -> str:
+        return f"wgc{self.lab_id}"

@@ -1,0 +1,91 @@
+"""The VPN tunnel the lab hands to a subject: keys, addresses and a wg-quick file."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from netns.errors import LabError
+from netns.topology import (
+    CLIENT_TUNNEL4,
+    CLIENT_TUNNEL6,
+    TUNNEL4,
+    TUNNEL6,
+    VPN_ENDPOINT,
+    VPN_RESOLVER,
+    WIREGUARD_PORT,
+)
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    private: str
+    public: str
+
+
+def wireguard_keypair() -> KeyPair:
+    """A fresh key pair from `wg genkey` / `wg pubkey`."""
+    try:
+        private = subprocess.run(
+            ["wg", "genkey"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        public = subprocess.run(
+            ["wg", "pubkey"], input=private, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise LabError(f"cannot make WireGuard keys with `wg`: {exc}") from None
+    return KeyPair(private, public)
+
+
+@dataclass(frozen=True)
+class Tunnel:
+    """What a subject is told about its tunnel (the KS_* facts of DESIGN.md)."""
+
+    kind: str  # "wireguard" (OpenVPN will be a second kind)
+    interface: str
+    config: Path
+    endpoint_ip: str
+    endpoint_port: int
+    endpoint_proto: str
+    vpn_dns: str
+    address4: str
+    address6: str  # "" when the tunnel carries no IPv6
+
+    @property
+    def ipv6(self) -> bool:
+        return bool(self.address6)
+
+
+def write_wireguard_client(
+    folder: Path, interface: str, client: KeyPair, server_public: str, *, ipv6: bool
+) -> Tunnel:
+    """A complete wg-quick file `<interface>.conf`, without a DNS line, and its facts."""
+    address4 = f"{CLIENT_TUNNEL4}/{TUNNEL4.split('/')[1]}"
+    address6 = f"{CLIENT_TUNNEL6}/{TUNNEL6.split('/')[1]}" if ipv6 else ""
+    addresses = ", ".join(a for a in (address4, address6) if a)
+    allowed = "0.0.0.0/0, ::/0" if ipv6 else "0.0.0.0/0"
+    config = folder / f"{interface}.conf"
+    config.write_text(
+        "[Interface]\n"
+        f"PrivateKey = {client.private}\n"
+        f"Address = {addresses}\n"
+        "\n"
+        "[Peer]\n"
+        f"PublicKey = {server_public}\n"
+        f"Endpoint = {VPN_ENDPOINT}:{WIREGUARD_PORT}\n"
+        f"AllowedIPs = {allowed}\n"
+        "PersistentKeepalive = 25\n"
+    )
+    config.chmod(0o600)
+    return Tunnel(
+        kind="wireguard",
+        interface=interface,
+        config=config,
+        endpoint_ip=VPN_ENDPOINT,
+        endpoint_port=WIREGUARD_PORT,
+        endpoint_proto="udp",
+        vpn_dns=VPN_RESOLVER,
+        address4=address4,
+        address6=address6,
+    )
