@@ -146,6 +146,12 @@ def count_frames(pcap: Path) -> int:
 
 def read_frames(pcap: Path) -> list:
     """The capture's frames as scapy packets, without the sentinel."""
+    # Load the layers a lab's wire carries, so frames dissect fully.
+    import scapy.layers.dhcp
+    import scapy.layers.dhcp6
+    import scapy.layers.dns
+    import scapy.layers.inet6
+    import scapy.layers.l2  # noqa: F401
     from scapy.utils import PcapReader
 
     with PcapReader(str(pcap)) as reader:

@@ -74,11 +74,16 @@ def start_lan_dnsmasq(
     argv = [
         *_dnsmasq_base(workdir, name, log),
         f"--interface={lan.bridge}",
+        # Two LANs' servers share the router: neither may claim its loopback.
+        "--except-interface=lo",
         f"--listen-address={lan.gateway4}",
         f"--dhcp-range={lan.pool[0]},{lan.pool[1]},255.255.255.0,1h",
         f"--dhcp-leasefile={workdir / (name + '.leases')}",
         f"--dhcp-optsfile={options_file}",
         "--dhcp-authoritative",
+        # Skip the ICMP probe of each address before offering it: seconds per lease, and
+        # the lab's pool has no other hosts.
+        "--no-ping",
         "--log-dhcp",
         *_answers(),
     ]

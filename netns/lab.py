@@ -33,6 +33,9 @@ from netns.tunnel import Tunnel, wireguard_keypair, write_wireguard_client
 from netns.wait import until
 
 UPLINK = "uplink"
+_IFA_F_TENTATIVE = 0x40
+_IFF_LOWER_UP = 1 << 16
+_RTN_UNICAST = 1
 WIRE = "wire"
 WAN = "wan"
 
@@ -329,13 +332,17 @@ class Lab:
             return ipr.get_links(ifname=UPLINK)[0].get_attr("IFLA_ADDRESS")
 
     def client_addresses(self, family: int = 2) -> list[str]:
-        """The client's addresses on its uplink (2 = IPv4, 10 = IPv6, global scope)."""
+        """The client's usable addresses on its uplink (2 = IPv4, 10 = IPv6; global scope).
+
+        An IPv6 address still in duplicate address detection cannot be used yet
+        and is left out.
+        """
         with self.client.iproute() as ipr:
             index = ipr.link_lookup(ifname=UPLINK)[0]
             return [
                 a.get_attr("IFA_ADDRESS")
                 for a in ipr.get_addr(index=index, family=family)
-                if a["scope"] == 0
+                if a["scope"] == 0 and not (a.get_attr("IFA_FLAGS") or 0) & _IFA_F_TENTATIVE
             ]
 
     def client_routes(self, family: int = 2, table: int = 254) -> list[tuple[str, str | None]]:
@@ -411,11 +418,14 @@ class Lab:
         """The client's link loses or regains carrier (a Wi-Fi drop), as the router ends it."""
         with self.router.iproute() as ipr:
             ipr.link("set", index=ipr.link_lookup(ifname=WIRE)[0], state="up" if up else "down")
-        want = "UP" if up else "LOWERLAYERDOWN"
         until(
             f"the client's carrier to be {'up' if up else 'down'}",
-            lambda: self._operstate(UPLINK) == want,
+            lambda: self.client_has_carrier() == up,
         )
+
+    def client_has_carrier(self) -> bool:
+        with self.client.iproute() as ipr:
+            return bool(ipr.get_links(ifname=UPLINK)[0]["flags"] & _IFF_LOWER_UP)
 
     def wifi_reconnect(self) -> None:
         """Carrier down and up, then DHCP again, as a desktop does when Wi-Fi comes back."""
@@ -486,8 +496,8 @@ class Lab:
             if not links:
                 return 0
             for family in (2, 10):
-                for route in ipr.get_routes(family=family, table=0):
-                    if route.get_attr("RTA_OIF") == links[0] and route["type"] == 1:
+                for route in ipr.route("dump", family=family):
+                    if route.get_attr("RTA_OIF") == links[0] and route["type"] == _RTN_UNICAST:
                         ipr.route("del", **_route_key(route))
                         deleted += 1
         return deleted
@@ -592,14 +602,19 @@ class Lab:
 
 
 def _route_key(route) -> dict:
+    """The fields that name one route for deletion (netlink matches on each given one)."""
     key = {
         "family": route["family"],
         "dst_len": route["dst_len"],
+        "scope": route["scope"],
         "table": route.get_attr("RTA_TABLE"),
         "oif": route.get_attr("RTA_OIF"),
     }
-    if route.get_attr("RTA_DST"):
-        key["dst"] = route.get_attr("RTA_DST")
-    if route.get_attr("RTA_GATEWAY"):
-        key["gateway"] = route.get_attr("RTA_GATEWAY")
+    for attr, name in (
+        ("RTA_DST", "dst"),
+        ("RTA_GATEWAY", "gateway"),
+        ("RTA_PRIORITY", "priority"),
+    ):
+        if route.get_attr(attr) is not None:
+            key[name] = route.get_attr(attr)
     return key

@@ -47,7 +47,7 @@ def reap_orphans() -> list[int]:
     Children started with subprocess are left to their Popen objects, which
     wait on them by pid; only processes reparented to us are reaped here.
     """
-    owned = {p.pid for p in _LIVE_POPENS}
+    owned = {p.pid for p in list(_LIVE_POPENS)}
     reaped = []
     for pid in _children_of(os.getpid()):
         if pid in owned:
