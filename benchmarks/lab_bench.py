@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from netns import topology  # noqa: E402
-from netns.capture import read_frames  # noqa: E402
-from netns.lab import Lab  # noqa: E402
+from netns import topology
+from netns.capture import read_frames
+from netns.lab import Lab
 
 SENDER = """
 import socket, sys, time

@@ -130,7 +130,7 @@ def start_stun(host: Host, workdir: Path, addresses: list[str], port: int) -> Da
         # The machine's /etc/turnserver.conf must not apply: an empty config, our own files.
         "-c",
         "/dev/null",
-        f"--db={workdir / 'turndb'}",
+        f"--db={workdir / f'turndb-{host.role}'}",
         "--stun-only",
         "--no-cli",
         "--no-tls",
@@ -139,7 +139,7 @@ def start_stun(host: Host, workdir: Path, addresses: list[str], port: int) -> Da
         "--verbose",
         "--simple-log",
         "--log-file=stdout",
-        f"--pidfile={workdir / 'turnserver.pid'}",
+        f"--pidfile={workdir / f'turnserver-{host.role}.pid'}",
         f"--listening-port={port}",
         *[f"--listening-ip={a}" for a in addresses],
     ]

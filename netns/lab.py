@@ -45,15 +45,24 @@ class Lab:
 
     ipv6: the router announces IPv6 (SLAAC) from the start.
     tunnel_ipv6: the tunnel carries IPv6 (AllowedIPs ::/0 and a v6 address).
+    boot_client: bring the client's link up and lease an address while building;
+    without it the client waits, link down, for `client_boot()` (a case that
+    runs a subject's boot hook first).
     """
 
     def __init__(
-        self, workdir: Path | None = None, *, ipv6: bool = False, tunnel_ipv6: bool = True
+        self,
+        workdir: Path | None = None,
+        *,
+        ipv6: bool = False,
+        tunnel_ipv6: bool = True,
+        boot_client: bool = True,
     ) -> None:
         self.lab_id = os.urandom(3).hex()
         self.names = Names(self.lab_id)
         self.ipv6 = ipv6
         self.tunnel_ipv6 = tunnel_ipv6
+        self.boot_client = boot_client
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix=f"leakcert-{self.lab_id}-"))
         self.record = registry.LabRecord.for_this_process(self.lab_id)
@@ -149,9 +158,8 @@ class Lab:
         self._start_vpn()
         self._dnsmasq[LAN1.name] = self._start_lan(LAN1)
         self.dhcp = DhcpClient(self.client, UPLINK, self.workdir / "run", self.client.cgroup)
-        self.dhcp.start()
-        if self.ipv6:
-            self.wait_client_ipv6()
+        if self.boot_client:
+            self.client_boot()
 
     def _sysctl_all(self, host: Host, forwarding: bool) -> None:
         settings: dict[str, object] = {
@@ -237,10 +245,6 @@ class Lab:
         with self.router.iproute() as ipr:
             wire = ipr.link_lookup(ifname=WIRE)[0]
             ipr.link("set", index=wire, master=ipr.link_lookup(ifname=LAN1.bridge)[0], state="up")
-        with self.client.iproute() as ipr:
-            for name in ("lo", UPLINK):
-                ipr.link("set", index=ipr.link_lookup(ifname=name)[0], state="up")
-        until("the client's link to come up", lambda: self._operstate(UPLINK) == "UP")
 
     def _start_net_services(self) -> None:
         net, run = self.net, self.workdir / "run"
@@ -281,6 +285,9 @@ class Lab:
         self.vpn_resolver = daemons.start_resolver(
             vpn, self.workdir / "run", "dns", [topology.VPN_RESOLVER]
         )
+        # A STUN server on the VPN server's own address: traffic to the endpoint's
+        # address on any other port must stay in the tunnel (TunnelCrack's ServerIP).
+        daemons.start_stun(vpn, self.workdir / "run", [topology.VPN_ENDPOINT], topology.STUN.port)
         tunnel_dir = self.workdir / "tunnel"
         tunnel_dir.mkdir(exist_ok=True)
         self.tunnel = write_wireguard_client(
@@ -368,6 +375,10 @@ class Lab:
             | {lan.gateway4 for lan in LANS.values()}
             | {lan.gateway6 for lan in LANS.values()}
         )
+
+    def lan_resolvers(self) -> dict[str, Daemon]:
+        """The ISP's resolvers (the router's dnsmasq on each LAN it served), by address."""
+        return {LANS[name].gateway4: daemon for name, daemon in self._dnsmasq.items()}
 
     def wire_facts(self) -> WireFacts:
         """What the oracle needs to judge this lab's capture."""
@@ -582,7 +593,8 @@ class Lab:
         client.run(
             "ip -4 route flush table all; ip -6 route flush table all;"
             " ip -4 rule flush; ip -6 rule flush;"
-            " ip -4 rule add priority 32766 table main; ip -4 rule add priority 32767 table default;"
+            " ip -4 rule add priority 32766 table main;"
+            " ip -4 rule add priority 32767 table default;"
             " ip -6 rule add priority 32766 table main",
         )
         client.sysctl({"net.ipv4.conf.all.src_valid_mark": 0})

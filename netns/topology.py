@@ -13,7 +13,7 @@ ever linked to the machine's own.
         ╎                 vpn                                   │ bb
         ╎           ┌─────────────────────┐                     │
         └╌╌╌╌╌╌╌╌╌╌╌┤ wg 198.18.0.1       ├── wan 198.51.100.2 ─┘
-                    │ resolver 198.18.0.53│
+                    │ resolver 198.18.0.53│   (also STUN on :3478)
                     └─────────────────────┘
 
 The wire is the client's only link. Its router-side end is a port of the

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -38,7 +39,7 @@ def test_client_is_configured_by_dhcp(lab: Lab) -> None:
     resolv = lab.client.run("cat /etc/resolv.conf").stdout
     assert f"nameserver {topology.LAN1.gateway4}" in resolv
     # The lab's resolv.conf is the client's own, not the machine's.
-    assert resolv != open("/etc/resolv.conf").read()
+    assert resolv != Path("/etc/resolv.conf").read_text()
 
 
 def test_internet_hosts_answer_without_tunnel(lab: Lab) -> None:

@@ -1,0 +1,1 @@
+"""The conformance suite: subjects, triggers, probes, cases and their verdicts."""

@@ -1,0 +1,162 @@
+"""Subjects: the kill switches under test, as folders with a subject.toml.
+
+The contract is public (DESIGN.md, "The subject contract"): third parties
+write these, so every mistake in one is reported in one line, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from netns.errors import LabError
+from netns.host import CommandResult
+from netns.lab import UPLINK, Lab
+
+BUILTIN = Path(__file__).parent / "subjects"
+HOOKS = ("connect", "disconnect", "boot", "crash")
+VPN_KINDS = ("wireguard",)
+HOOK_TIMEOUT = 30.0
+
+
+class SubjectError(Exception):
+    """A subject folder or its subject.toml is unusable (one line)."""
+
+
+class HookFailed(Exception):
+    """A hook exited non-zero or ran past its timeout."""
+
+    def __init__(self, run: HookRun) -> None:
+        self.run = run
+        super().__init__(run.summary)
+
+
+@dataclass(frozen=True)
+class HookRun:
+    """One run of one hook, kept as evidence."""
+
+    hook: str
+    exit: int | None  # None: it ran past its timeout
+    output: str
+    seconds: float
+
+    @property
+    def summary(self) -> str:
+        if self.exit is None:
+            return f"{self.hook} hook ran past its {HOOK_TIMEOUT:g}s timeout"
+        last = self.output.strip().splitlines()[-1:] or ["no output"]
+        return f"{self.hook} hook exited {self.exit}: {last[0]}"
+
+
+@dataclass(frozen=True)
+class Subject:
+    name: str
+    summary: str
+    vpn: str
+    folder: Path
+    hooks: dict[str, str] = field(default_factory=dict)
+
+    def has(self, hook: str) -> bool:
+        return bool(self.hooks.get(hook))
+
+
+def resolve(name_or_path: str) -> Path:
+    """A built-in subject's name, or a path to a subject folder (or its subject.toml)."""
+    path = Path(name_or_path)
+    if path.name == "subject.toml":
+        path = path.parent
+    if not path.exists() and (BUILTIN / name_or_path).is_dir():
+        path = BUILTIN / name_or_path
+    return path.resolve()
+
+
+def load(name_or_path: str) -> Subject:
+    folder = resolve(name_or_path)
+    toml = folder / "subject.toml"
+    if not toml.is_file():
+        known = ", ".join(
+            sorted(p.name for p in BUILTIN.iterdir() if (p / "subject.toml").exists())
+        )
+        raise SubjectError(f"no subject.toml in {folder} (built-in subjects: {known})")
+    try:
+        data = tomllib.loads(toml.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SubjectError(f"{toml}: not valid TOML: {exc}") from None
+    for key in ("name", "summary"):
+        if not isinstance(data.get(key), str) or not data[key].strip():
+            raise SubjectError(f"{toml}: `{key}` must be a non-empty string")
+    vpn = data.get("vpn", "wireguard")
+    if vpn not in VPN_KINDS:
+        raise SubjectError(f"{toml}: vpn = {vpn!r} is not one of {', '.join(VPN_KINDS)}")
+    hooks = data.get("hooks")
+    if not isinstance(hooks, dict):
+        raise SubjectError(f"{toml}: a [hooks] table with at least `connect` is required")
+    unknown = set(hooks) - set(HOOKS)
+    if unknown:
+        raise SubjectError(f"{toml}: unknown hook(s) {', '.join(sorted(unknown))}")
+    if any(not isinstance(v, str) for v in hooks.values()):
+        raise SubjectError(f"{toml}: every hook is a shell command string")
+    if not hooks.get("connect", "").strip():
+        raise SubjectError(f"{toml}: the `connect` hook is required")
+    extra = set(data) - {"name", "summary", "vpn", "hooks"}
+    if extra:
+        raise SubjectError(f"{toml}: unknown key(s) {', '.join(sorted(extra))}")
+    return Subject(data["name"], data["summary"].strip(), vpn, folder, dict(hooks))
+
+
+def hook_environment(lab: Lab) -> dict[str, str]:
+    """The KS_* variables every hook gets (DESIGN.md's table)."""
+    import os
+
+    tunnel = lab.tunnel
+    return {
+        "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+        "PYTHON": os.environ.get("LEAKCERT_PYTHON", _python()),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "KS_TUNNEL_CONFIG": str(tunnel.config),
+        "KS_TUNNEL_IF": tunnel.interface,
+        "KS_ENDPOINT_IP": tunnel.endpoint_ip,
+        "KS_ENDPOINT_PORT": str(tunnel.endpoint_port),
+        "KS_ENDPOINT_PROTO": tunnel.endpoint_proto,
+        "KS_VPN_DNS": tunnel.vpn_dns,
+        "KS_TUNNEL_ADDR4": tunnel.address4,
+        "KS_TUNNEL_ADDR6": tunnel.address6,
+        "KS_UPLINK_IF": UPLINK,
+        "KS_STATE_DIR": str(lab.state_dir),
+        "KS_RUN_DIR": str(lab.run_dir),
+    }
+
+
+def _python() -> str:
+    import sys
+
+    return sys.executable
+
+
+def run_hook(lab: Lab, subject: Subject, hook: str, timeout: float = HOOK_TIMEOUT) -> HookRun:
+    """Run one hook on the client, in the subject's cgroup, from the subject's folder.
+
+    Raises HookFailed (with the hook's output) when it fails or times out.
+    """
+    import time
+
+    command = subject.hooks[hook]
+    start = time.monotonic()
+    try:
+        result: CommandResult = lab.client.run(
+            "cd %s && exec /bin/sh -c %s 2>&1",
+            subject.folder,
+            command,
+            check=False,
+            timeout=timeout,
+            env=hook_environment(lab),
+            cgroup=lab.subject_cgroup,
+        )
+        run = HookRun(hook, result.rc, result.stdout, time.monotonic() - start)
+    except LabError:
+        run = HookRun(hook, None, "", time.monotonic() - start)
+    if run.exit != 0:
+        raise HookFailed(run)
+    return run
