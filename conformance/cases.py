@@ -120,7 +120,7 @@ CASES: tuple[Case, ...] = (
         "reconfigured without notice while the tunnel is up.",
         f'{FAQ}: "Weak Wi-Fi signal which causes Wi-Fi to reconnect."',
         "wifi_reconnect",
-        catches=("foil-reconnect",),
+        catches=("none", "foil-reconnect"),
     ),
     Case(
         "network.sleep-wake",
@@ -130,7 +130,7 @@ CASES: tuple[Case, ...] = (
         "network comes back before the VPN client runs again.",
         f'{FAQ}: "Awaking from Sleep and/or Hibernation states."',
         "sleep_wake",
-        catches=("foil-reconnect",),
+        catches=("none", "foil-reconnect"),
     ),
     Case(
         "network.adapter-reset",
@@ -140,7 +140,7 @@ CASES: tuple[Case, ...] = (
         "and asks DHCP again.",
         f'{FAQ}: "Network errors that force the network adapter to reset."',
         "adapter_reset",
-        catches=("foil-reconnect",),
+        catches=("none", "foil-reconnect"),
     ),
     Case(
         "network.router-reboot",
@@ -150,7 +150,7 @@ CASES: tuple[Case, ...] = (
         "lease, hands out a new one.",
         f'{FAQ}: "Reboot or configuration change of the network router you are connected to."',
         "router_reboot",
-        catches=("foil-reconnect",),
+        catches=("none", "foil-reconnect"),
     ),
     Case(
         "roam.other-network",
@@ -160,7 +160,7 @@ CASES: tuple[Case, ...] = (
         "as when walking from one Wi-Fi to another.",
         f'{FAQ}: "Disconnection from or connection to Wi-Fi or wired network."',
         "roam",
-        catches=("foil-reconnect",),
+        catches=("none", "foil-reconnect"),
     ),
     Case(
         "routes.rewritten",

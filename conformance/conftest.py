@@ -31,6 +31,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--profile", default="seed", choices=PROFILES, help="the cases' profile")
     group.addoption("--results", default=None, help="write the run's results JSON here")
+    group.addoption(
+        "--hook-timeout", type=float, default=30.0, help="seconds a subject's hook may run"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

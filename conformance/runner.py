@@ -21,7 +21,7 @@ from netns.oracle import PacketClass, classify
 
 from conformance import subject as subjects
 from conformance.cases import Case
-from conformance.subject import HookFailed, HookRun, Subject, SubjectError
+from conformance.subject import HOOK_TIMEOUT, HookFailed, HookRun, Subject, SubjectError
 from conformance.triggers import TRIGGERS
 from conformance.verdict import Verdict, decide
 from netns import topology
@@ -65,8 +65,11 @@ class CaseResult:
 class CaseRun:
     """A case in progress: the lab, the subject, and the evidence gathered so far."""
 
-    def __init__(self, lab: Lab, subject: Subject, case: Case) -> None:
+    def __init__(
+        self, lab: Lab, subject: Subject, case: Case, hook_timeout: float = HOOK_TIMEOUT
+    ) -> None:
         self.lab = lab
+        self.hook_timeout = hook_timeout
         self.subject = subject
         self.case = case
         self.t0 = time.time()
@@ -83,7 +86,7 @@ class CaseRun:
 
     def hook(self, name: str) -> None:
         try:
-            self.hooks.append(subjects.run_hook(self.lab, self.subject, name))
+            self.hooks.append(subjects.run_hook(self.lab, self.subject, name, self.hook_timeout))
         except HookFailed as failed:
             self.hooks.append(failed.run)
             raise
@@ -125,7 +128,11 @@ def error_result(
 
 
 def run_case(
-    subject_ref: str, case: Case, workdir: Path, keep_pcap: Path | None = None
+    subject_ref: str,
+    case: Case,
+    workdir: Path,
+    keep_pcap: Path | None = None,
+    hook_timeout: float = HOOK_TIMEOUT,
 ) -> CaseResult:
     """Run `case` on the subject named (or found at) `subject_ref`; never raises for bad input."""
     start = time.time()
@@ -144,7 +151,7 @@ def run_case(
             tunnel_ipv6=case.tunnel_ipv6,
             boot_client=False,
         ) as lab:
-            run = CaseRun(lab, subject, case)
+            run = CaseRun(lab, subject, case, hook_timeout)
             lab.start_capture(pcap)
             run.t0 = time.time()
             run.mark("boot")

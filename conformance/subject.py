@@ -7,6 +7,9 @@ traceback.
 
 from __future__ import annotations
 
+import os
+import sys
+import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +48,7 @@ class HookRun:
     @property
     def summary(self) -> str:
         if self.exit is None:
-            return f"{self.hook} hook ran past its {HOOK_TIMEOUT:g}s timeout"
+            return f"{self.hook} hook ran past its timeout ({self.seconds:.0f}s) and was stopped"
         last = self.output.strip().splitlines()[-1:] or ["no output"]
         return f"{self.hook} hook exited {self.exit}: {last[0]}"
 
@@ -108,12 +111,10 @@ def load(name_or_path: str) -> Subject:
 
 def hook_environment(lab: Lab) -> dict[str, str]:
     """The KS_* variables every hook gets (DESIGN.md's table)."""
-    import os
-
     tunnel = lab.tunnel
     return {
         "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
-        "PYTHON": os.environ.get("LEAKCERT_PYTHON", _python()),
+        "PYTHON": os.environ.get("LEAKCERT_PYTHON", sys.executable),
         "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
         "KS_TUNNEL_CONFIG": str(tunnel.config),
         "KS_TUNNEL_IF": tunnel.interface,
@@ -129,19 +130,11 @@ def hook_environment(lab: Lab) -> dict[str, str]:
     }
 
 
-def _python() -> str:
-    import sys
-
-    return sys.executable
-
-
 def run_hook(lab: Lab, subject: Subject, hook: str, timeout: float = HOOK_TIMEOUT) -> HookRun:
     """Run one hook on the client, in the subject's cgroup, from the subject's folder.
 
     Raises HookFailed (with the hook's output) when it fails or times out.
     """
-    import time
-
     command = subject.hooks[hook]
     start = time.monotonic()
     try:

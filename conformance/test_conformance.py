@@ -24,10 +24,12 @@ def test_case(
     tmp_path: Path,
     results_dir: Path | None,
     record_property,
+    request: pytest.FixtureRequest,
 ) -> None:
     subject_name = Path(subject_ref).name
     keep = results_dir / "pcaps" / subject_name / f"{case.id}.pcap" if results_dir else None
-    result = run_case(subject_ref, case, tmp_path, keep_pcap=keep)
+    timeout = request.config.getoption("hook_timeout")
+    result = run_case(subject_ref, case, tmp_path, keep_pcap=keep, hook_timeout=timeout)
     record = result.to_json()
     if results_dir and keep:
         record["evidence"]["pcap"] = str(keep.relative_to(results_dir))

@@ -42,11 +42,14 @@ def _children_of(pid: int) -> list[int]:
 
 
 def reap_orphans() -> list[int]:
-    """Reap adopted zombies: children that are dead and that no Popen owns.
+    """Reap every dead child: adopted orphans, and daemons killed with their cgroup.
 
-    Children started with subprocess are left to their Popen objects, which
-    wait on them by pid; only processes reparented to us are reaped here.
+    A daemon we started is reaped through its own Popen (so that Popen knows);
+    only processes reparented to us are reaped by pid here.
     """
+    for popen in list(_LIVE_POPENS):
+        if popen.poll() is not None:
+            _LIVE_POPENS.discard(popen)
     owned = {p.pid for p in list(_LIVE_POPENS)}
     reaped = []
     for pid in _children_of(os.getpid()):
