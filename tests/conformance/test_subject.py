@@ -48,5 +48,5 @@ def test_a_broken_subject_is_one_line(tmp_path: Path, text: str, message: str) -
 
 
 def test_a_missing_subject_names_the_built_in_ones(tmp_path: Path) -> None:
-    with pytest.raises(SubjectError, match="no subject.toml in .*built-in subjects: .*reference"):
+    with pytest.raises(SubjectError, match=r"no subject\.toml in .*built-in subjects: .*reference"):
         load(str(tmp_path / "nothing-here"))
