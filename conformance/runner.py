@@ -16,9 +16,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netns.dnslock import dns_lock_leaks, parse_query_log
-from netns.oracle import PacketClass, classify
-
 from conformance import subject as subjects
 from conformance.cases import Case
 from conformance.subject import HOOK_TIMEOUT, HookFailed, HookRun, Subject, SubjectError
@@ -26,8 +23,10 @@ from conformance.triggers import TRIGGERS
 from conformance.verdict import Verdict, decide
 from netns import topology
 from netns.capture import read_frames
+from netns.dnslock import dns_lock_leaks, parse_query_log
 from netns.errors import LabError
 from netns.lab import Lab
+from netns.oracle import PacketClass, classify
 
 REPO = Path(__file__).resolve().parents[1]
 

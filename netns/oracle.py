@@ -1,0 +1,307 @@
+"""The oracle: every frame on the wire is tunnel, link control, a leak, or inbound.
+
+DESIGN.md's rule, made exact:
+- TUNNEL: to an endpoint on its protocol and port, or from it on that port.
+  The endpoint's address on any other port or protocol is a leak (TunnelCrack's
+  ServerIP attack). Non-first IP fragments of datagrams to the endpoint are
+  tunnel only when the first fragment was.
+- LINK control, from the client: ARP; neighbour discovery (hop limit 255);
+  MLD; IGMP to 224.0.0.0/24; DHCPv4 to the broadcast address or the router,
+  DHCPv6 to ff02::1:2 or the router. Allowed in `seed`; in `strict` MLD and
+  IGMP count as leaks (chatter a host need not send).
+- LEAK: anything else the client sends. One is enough.
+- INBOUND: frames the client did not send and that are neither tunnel nor link
+  control. They are shown, never judged: a leak needs the client to send.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from scapy.layers.dhcp import BOOTP, DHCP
+from scapy.layers.dns import DNS
+from scapy.layers.inet import ICMP, IP, TCP, UDP
+from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment
+from scapy.layers.l2 import ARP, Ether
+from scapy.packet import Packet
+
+NDP_TYPES = {
+    133: "router-solicitation",
+    134: "router-advertisement",
+    135: "neighbour-solicitation",
+    136: "neighbour-advertisement",
+    137: "redirect",
+}
+MLD_TYPES = {130: "MLD query", 131: "MLDv1 report", 132: "MLDv1 done", 143: "MLDv2 report"}
+ICMP_NAMES = {0: "echo-reply", 3: "unreachable", 8: "echo-request", 11: "time-exceeded"}
+ICMP6_NAMES = {1: "unreachable", 128: "echo-request", 129: "echo-reply"}
+DHCP_TYPES = {
+    1: "discover",
+    2: "offer",
+    3: "request",
+    4: "decline",
+    5: "ack",
+    6: "nak",
+    7: "release",
+    8: "inform",
+}
+LINK_LOCAL_MULTICAST4 = ipaddress.ip_network("224.0.0.0/24")
+DHCP6_SERVERS = "ff02::1:2"
+STUN_COOKIE = b"\x21\x12\xa4\x42"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A VPN server endpoint as the tunnel uses it."""
+
+    address: str
+    port: int
+    proto: str  # "udp" | "tcp"
+
+
+@dataclass(frozen=True)
+class WireFacts:
+    """What the oracle must know about the lab."""
+
+    client_mac: str  # frames from this MAC are the client's
+    router_addresses: frozenset[str]  # the router's addresses on every LAN the client can be on
+    endpoints: tuple[Endpoint, ...]
+
+
+class PacketClass(StrEnum):
+    TUNNEL = "tunnel"
+    LINK = "link"
+    LEAK = "leak"
+    INBOUND = "inbound"
+
+
+@dataclass(frozen=True)
+class ClassifiedPacket:
+    t: float  # capture time, epoch seconds
+    klass: PacketClass
+    src: str
+    dst: str
+    proto: str
+    summary: str  # one line a person can read
+
+
+@dataclass(frozen=True)
+class Judgement:
+    packets: tuple[ClassifiedPacket, ...]
+    leaks: tuple[ClassifiedPacket, ...]
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def leaky(self) -> bool:
+        return bool(self.leaks)
+
+
+def classify(
+    frames: Iterable[Packet], facts: WireFacts, *, strict: bool = False
+) -> list[ClassifiedPacket]:
+    """Classify every frame of a capture, in order."""
+    client = facts.client_mac.lower()
+    routers = {_norm(a) for a in facts.router_addresses}
+    tunnel_fragments: set[tuple] = set()
+    found = []
+    for frame in frames:
+        sent = frame.haslayer(Ether) and frame[Ether].src.lower() == client
+        src, dst, proto, summary = describe(frame)
+        klass = _classify(frame, sent, facts, routers, tunnel_fragments, strict)
+        found.append(ClassifiedPacket(float(frame.time), klass, src, dst, proto, summary))
+    return found
+
+
+def classify_pcap(path: Path, facts: WireFacts, *, strict: bool = False) -> list[ClassifiedPacket]:
+    from scapy.utils import PcapReader
+
+    with PcapReader(str(path)) as reader:
+        return classify(reader, facts, strict=strict)
+
+
+def judge(packets: list[ClassifiedPacket]) -> Judgement:
+    leaks = tuple(p for p in packets if p.klass is PacketClass.LEAK)
+    return Judgement(tuple(packets), leaks, dict(Counter(p.klass.value for p in packets)))
+
+
+def _norm(address: str) -> str:
+    return str(ipaddress.ip_address(address.split("%")[0]))
+
+
+def _classify(
+    frame, sent: bool, facts: WireFacts, routers: set[str], fragments: set, strict: bool
+) -> PacketClass:
+    if _is_tunnel(frame, sent, facts, fragments):
+        return PacketClass.TUNNEL
+    if not sent:
+        return (
+            PacketClass.LINK
+            if frame.haslayer(ARP) or _is_router_control(frame)
+            else PacketClass.INBOUND
+        )
+    if _is_link_control(frame, routers, strict):
+        return PacketClass.LINK
+    return PacketClass.LEAK
+
+
+def _ip(frame):
+    if frame.haslayer(IP):
+        return frame[IP]
+    if frame.haslayer(IPv6):
+        return frame[IPv6]
+    return None
+
+
+def _is_tunnel(frame, sent: bool, facts: WireFacts, fragments: set) -> bool:
+    ip = _ip(frame)
+    if ip is None:
+        return False
+    peer = ip.dst if sent else ip.src
+    for endpoint in facts.endpoints:
+        if _norm(peer) != _norm(endpoint.address):
+            continue
+        if isinstance(ip, IP) and (ip.frag > 0):
+            # A later fragment carries no port: it belongs to the tunnel only if its first did.
+            return (ip.src, ip.dst, ip.id) in fragments
+        if frame.haslayer(IPv6ExtHdrFragment) and frame[IPv6ExtHdrFragment].offset > 0:
+            return (ip.src, ip.dst, frame[IPv6ExtHdrFragment].id) in fragments
+        layer = UDP if endpoint.proto == "udp" else TCP
+        if not frame.haslayer(layer):
+            return False
+        port = frame[layer].dport if sent else frame[layer].sport
+        if port != endpoint.port:
+            return False
+        if isinstance(ip, IP) and ip.flags.MF:
+            fragments.add((ip.src, ip.dst, ip.id))
+        if frame.haslayer(IPv6ExtHdrFragment):
+            fragments.add((ip.src, ip.dst, frame[IPv6ExtHdrFragment].id))
+        return True
+    return False
+
+
+def _icmp6_type(frame) -> int | None:
+    ip = frame[IPv6] if frame.haslayer(IPv6) else None
+    if ip is None:
+        return None
+    layer = ip.payload
+    while layer is not None and layer.name.startswith("IPv6 Extension Header"):
+        layer = layer.payload
+    raw = bytes(layer) if layer is not None else b""
+    # ICMPv6 is next header 58, possibly after a hop-by-hop header (MLD always has one).
+    if ip.nh == 58 or (ip.nh == 0 and frame[IPv6].payload.nh == 58):
+        return raw[0] if raw else None
+    return None
+
+
+def _is_router_control(frame) -> bool:
+    kind = _icmp6_type(frame)
+    if kind in NDP_TYPES or kind in MLD_TYPES:
+        return True
+    return frame.haslayer(UDP) and frame[UDP].sport in (67, 547)
+
+
+def _is_link_control(frame, routers: set[str], strict: bool) -> bool:
+    if frame.haslayer(ARP):
+        return True
+    ip = _ip(frame)
+    if ip is None:
+        return False
+    kind = _icmp6_type(frame)
+    if kind in NDP_TYPES:
+        return frame[IPv6].hlim == 255
+    if kind in MLD_TYPES:
+        return not strict
+    if isinstance(ip, IP) and ip.proto == 2:  # IGMP
+        return not strict and ipaddress.ip_address(ip.dst) in LINK_LOCAL_MULTICAST4
+    if frame.haslayer(UDP):
+        udp = frame[UDP]
+        if isinstance(ip, IP) and (udp.sport, udp.dport) == (68, 67):
+            return ip.dst == "255.255.255.255" or _norm(ip.dst) in routers
+        if isinstance(ip, IPv6) and (udp.sport, udp.dport) == (546, 547):
+            return _norm(ip.dst) == DHCP6_SERVERS or _norm(ip.dst) in routers
+    return False
+
+
+def describe(frame) -> tuple[str, str, str, str]:
+    """(source, destination, protocol, one-line summary) of a frame."""
+    if frame.haslayer(ARP):
+        arp = frame[ARP]
+        op = "who-has" if arp.op == 1 else "is-at"
+        return arp.psrc, arp.pdst, "ARP", f"ARP {op} {arp.pdst} (from {arp.psrc})"
+    ip = _ip(frame)
+    if ip is None:
+        ether = frame[Ether] if frame.haslayer(Ether) else frame
+        kind = f"0x{ether.type:04x}" if hasattr(ether, "type") else "?"
+        return (
+            ether.src,
+            ether.dst,
+            f"ethertype {kind}",
+            f"frame {ether.src} > {ether.dst} type {kind}",
+        )
+    src, dst = ip.src, ip.dst
+    version = "" if isinstance(ip, IP) else "v6"
+    kind6 = _icmp6_type(frame)
+    if kind6 is not None:
+        name = (
+            NDP_TYPES.get(kind6) or MLD_TYPES.get(kind6) or ICMP6_NAMES.get(kind6, f"type {kind6}")
+        )
+        return src, dst, "ICMPv6", f"ICMPv6 {src} > {dst} {name}"
+    if frame.haslayer(ICMP):
+        name = ICMP_NAMES.get(frame[ICMP].type, f"type {frame[ICMP].type}")
+        return src, dst, "ICMP", f"ICMP {src} > {dst} {name}"
+    if isinstance(ip, IP) and ip.proto == 2:
+        return src, dst, "IGMP", f"IGMP {src} > {dst}"
+    for layer, proto in ((TCP, "TCP"), (UDP, "UDP")):
+        if frame.haslayer(layer):
+            seg = frame[layer]
+            head = f"{proto}{version} {_hostport(src, seg.sport)} > {_hostport(dst, seg.dport)}"
+            return src, dst, proto, f"{head}{_application(frame, seg)}"
+    return (
+        src,
+        dst,
+        f"IP{version} proto {getattr(ip, 'proto', getattr(ip, 'nh', '?'))}",
+        f"IP{version} {src} > {dst}",
+    )
+
+
+def _hostport(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def _application(frame, seg) -> str:
+    ports = {seg.sport, seg.dport}
+    if isinstance(seg, TCP):
+        flags = str(seg.flags)
+        return f" {flags}" + (" HTTP" if 80 in ports and bytes(seg.payload) else "")
+    payload = bytes(seg.payload)
+    if frame.haslayer(DHCP) or frame.haslayer(BOOTP):
+        options = frame[DHCP].options if frame.haslayer(DHCP) else []
+        kind = next(
+            (
+                v
+                for k, *v in (o if isinstance(o, tuple) else (o,) for o in options)
+                if k == "message-type"
+            ),
+            None,
+        )
+        kind = DHCP_TYPES.get(kind[0], kind[0]) if kind else "?"
+        return f" DHCP {kind}"
+    if 53 in ports and frame.haslayer(DNS):
+        dns = frame[DNS]
+        if dns.qd:
+            question = dns.qd[0] if isinstance(dns.qd, list) else dns.qd
+            name = question.qname.decode(errors="replace")
+            return f" DNS {'answer' if dns.qr else 'query'} {name}"
+        return " DNS"
+    if len(payload) >= 20 and payload[4:8] == STUN_COOKIE:
+        return " STUN binding request" if payload[:2] == b"\x00\x01" else " STUN"
+    if 123 in ports and len(payload) >= 48:
+        return " NTP"
+    if {546, 547} & ports:
+        return " DHCPv6"
+    return f" ({len(payload)} bytes)"
