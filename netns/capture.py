@@ -32,6 +32,9 @@ class CaptureStats:
     dropped: int
 
 
+SNAPLEN = 2048  # bytes: a whole Ethernet frame at the lab's MTU
+
+
 class IncompleteCapture(LabError):
     """The capture cannot be trusted: a verdict from it would be a guess."""
 
@@ -62,8 +65,11 @@ class Capture:
                 "-U",
                 "--immediate-mode",
                 "-n",
+                # In immediate mode libpcap gives every frame a ring slot of
+                # snaplen bytes: with the default (256 KiB) a 32 MiB ring holds
+                # 128 frames and a burst is dropped. The wire's MTU is 1500.
                 "-s",
-                "0",
+                str(SNAPLEN),
                 "-B",
                 "32768",
             ],

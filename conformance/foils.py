@@ -1,0 +1,304 @@
+"""Foils: deliberately flawed kill switches, one flaw each.
+
+A case is worth something only if it fails on a subject that has the flaw it
+looks for. Each folder `conformance/subjects/foil-*` is a subject whose hooks
+call this module with its flaw:
+
+    python -m conformance.foils {boot|connect|disconnect} FLAW
+
+Every foil is a sound kill switch (nftables, DNS locked to the VPN's resolver,
+the endpoint open on its own port only) but for its one flaw, so a case that
+catches it catches that flaw and nothing else:
+
+- no-ipv6: the rules are IPv4 only (`table ip`, as iptables without ip6tables);
+- dns-anywhere: DNS is allowed to any resolver on any interface;
+- server-ip: the endpoint's address is open on every port, and the tunnel is
+  routed the classic way (a host route to the endpoint via the LAN's gateway),
+  as TunnelCrack's ServerIP attack needs;
+- no-boot: rules only from connect on, nothing at boot;
+- watcher: no rules while connected; a watcher blocks everything once it has
+  seen the tunnel interface missing twice, a second apart (the "traditional"
+  kill switch IVPN's FAQ warns about);
+- owner-rules: rules owned by the client process (nftables `flags owner`), so
+  the kernel drops them when the client dies;
+- reconnect: on a network change or a dead server it lifts its rules and takes
+  the tunnel down, and waits for the network to settle before reconnecting.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+TABLE = "foil"
+FLAWS = ("no-ipv6", "dns-anywhere", "server-ip", "no-boot", "watcher", "owner-rules", "reconnect")
+# How long the reconnect foil waits for the network to settle with its rules lifted.
+SETTLE = 5.0
+# The watcher foil looks once a second and believes a missing tunnel on the second look.
+WATCH_PERIOD = 1.0
+WATCH_MISSES = 2
+# The reconnect foil's health check of the tunnel.
+HEALTH_PERIOD = 0.5
+HEALTH_FAILURES = 2
+
+
+def env(name: str) -> str:
+    return os.environ[name]
+
+
+def ruleset(flaw: str, *, owner: bool = False) -> list[str]:
+    """The foil's nftables rules, one command per line (for `nft -f` and `nft -i`)."""
+    family = "ip" if flaw == "no-ipv6" else "inet"
+    tunnel, dns = env("KS_TUNNEL_IF"), env("KS_VPN_DNS")
+    endpoint, port, proto = env("KS_ENDPOINT_IP"), env("KS_ENDPOINT_PORT"), env("KS_ENDPOINT_PROTO")
+    t = f"{family} {TABLE}"
+    rules = [
+        f"add table {t}" + (" { flags owner; }" if owner else ""),
+        f"add chain {t} output {{ type filter hook output priority 0; policy drop; }}",
+        f"add chain {t} input {{ type filter hook input priority 0; policy drop; }}",
+        f"add rule {t} output oif lo accept",
+        f"add rule {t} input iif lo accept",
+        f"add rule {t} input ct state established,related accept",
+    ]
+    if flaw == "dns-anywhere":
+        rules.append(f"add rule {t} output meta l4proto {{ tcp, udp }} th dport 53 accept")
+    else:
+        rules.append(
+            f"add rule {t} output meta l4proto {{ tcp, udp }} th dport {{ 53, 853 }}"
+            f" ip daddr != {dns} reject"
+        )
+        if family == "inet":
+            rules.append(
+                f"add rule {t} output meta nfproto ipv6"
+                " meta l4proto { tcp, udp } th dport { 53, 853 } reject"
+            )
+    rules += [
+        f"add rule {t} output oifname {tunnel} accept",
+        f"add rule {t} input iifname {tunnel} accept",
+    ]
+    if flaw == "server-ip":
+        rules.append(f"add rule {t} output ip daddr {endpoint} accept")
+    else:
+        rules.append(f"add rule {t} output ip daddr {endpoint} {proto} dport {port} accept")
+    rules += [
+        f"add rule {t} output udp sport 68 udp dport 67 accept",
+        f"add rule {t} input udp sport 67 udp dport 68 accept",
+    ]
+    if family == "inet":
+        rules += [
+            f"add rule {t} output icmpv6 type"
+            " { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } accept",
+            f"add rule {t} input icmpv6 type"
+            " { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } accept",
+        ]
+    rules.append(f"add rule {t} output reject")
+    return rules
+
+
+def block_all() -> list[str]:
+    t = f"inet {TABLE}"
+    return [
+        f"add table {t}",
+        f"add chain {t} output {{ type filter hook output priority 0; policy drop; }}",
+        f"add rule {t} output oif lo accept",
+    ]
+
+
+def apply(rules: list[str]) -> None:
+    """Replace the foil's table in one transaction (add, delete, add: no window)."""
+    family = rules[0].split()[2]
+    script = [f"add table {family} {TABLE}", f"delete table {family} {TABLE}", *rules]
+    subprocess.run(["nft", "-f", "-"], input="\n".join(script) + "\n", text=True, check=True)
+
+
+def lift() -> None:
+    for family in ("inet", "ip"):
+        subprocess.run(["nft", "delete", "table", family, TABLE], capture_output=True)
+
+
+def wg_quick(action: str, config: str) -> None:
+    environment = dict(os.environ, WG_QUICK_USERSPACE_IMPLEMENTATION="wireguard-go")
+    subprocess.run(["wg-quick", action, config], check=True, env=environment)
+
+
+def tunnel_up(flaw: str) -> None:
+    if flaw != "server-ip":
+        wg_quick("up", env("KS_TUNNEL_CONFIG"))
+        return
+    # Classic routing: the tunnel as two half-defaults and a host route to the
+    # endpoint through the LAN's gateway, as OpenVPN's def1 and many clients do.
+    config = Path(env("KS_RUN_DIR")) / Path(env("KS_TUNNEL_CONFIG")).name
+    text = Path(env("KS_TUNNEL_CONFIG")).read_text()
+    config.write_text(text.replace("[Interface]\n", "[Interface]\nTable = off\n", 1))
+    config.chmod(0o600)
+    wg_quick("up", str(config))
+    gateway = subprocess.run(
+        ["ip", "-4", "route", "show", "default"], capture_output=True, text=True, check=True
+    ).stdout.split()[2]
+    tunnel = env("KS_TUNNEL_IF")
+    ip = ["ip", "route", "replace"]
+    subprocess.run(
+        [*ip, env("KS_ENDPOINT_IP"), "via", gateway, "dev", env("KS_UPLINK_IF")], check=True
+    )
+    for prefix in ("0.0.0.0/1", "128.0.0.0/1"):
+        subprocess.run([*ip, prefix, "dev", tunnel], check=True)
+    if env("KS_TUNNEL_ADDR6"):
+        for prefix in ("::/1", "8000::/1"):
+            subprocess.run(["ip", "-6", "route", "replace", prefix, "dev", tunnel], check=True)
+
+
+def use_vpn_resolver() -> None:
+    Path("/etc/resolv.conf").write_text(f"nameserver {env('KS_VPN_DNS')}\n")
+
+
+def spawn(role: str, flaw: str) -> None:
+    """Start a foil daemon in the background and return once it is ready."""
+    read, write = os.pipe()
+    log = open(Path(env("KS_RUN_DIR")) / f"foil-{role}.log", "ab")  # noqa: SIM115 (the child's)
+    subprocess.Popen(
+        [sys.executable, "-m", "conformance.foils", role, flaw, str(write)],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        pass_fds=(write,),
+        start_new_session=True,
+    )
+    os.close(write)
+    with os.fdopen(read) as ready:
+        if ready.read() != "ready":
+            raise SystemExit(f"foil {role} did not start: see {log.name}")
+
+
+def signal_ready(fd: str) -> None:
+    with os.fdopen(int(fd), "w") as ready:
+        ready.write("ready")
+
+
+def boot(flaw: str) -> None:
+    apply(ruleset(flaw))
+
+
+def connect(flaw: str) -> None:
+    if flaw == "owner-rules":
+        spawn("hold", flaw)
+    elif flaw != "watcher":
+        apply(ruleset(flaw))
+    tunnel_up(flaw)
+    use_vpn_resolver()
+    if flaw in ("watcher", "reconnect"):
+        spawn(flaw, flaw)
+
+
+def disconnect(flaw: str) -> None:
+    config = env("KS_TUNNEL_CONFIG")
+    if flaw == "server-ip":
+        config = str(Path(env("KS_RUN_DIR")) / Path(config).name)
+    wg_quick("down", config)
+
+
+def hold(flaw: str, ready_fd: str) -> None:
+    """Own the rules: an `nft -i` session whose table dies with it."""
+    nft = subprocess.Popen(
+        ["nft", "-i"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+    )
+    for line in [*ruleset(flaw, owner=True), f"list table inet {TABLE}"]:
+        nft.stdin.write(line + "\n")
+    nft.stdin.flush()
+    for line in nft.stdout:
+        if line.startswith("}"):
+            break
+    signal_ready(ready_fd)
+    nft.wait()
+
+
+def watcher(flaw: str, ready_fd: str) -> None:
+    """React after the fact: block everything once the tunnel has been missing a while."""
+    from pyroute2 import IPRoute
+
+    tunnel = env("KS_TUNNEL_IF")
+    misses = 0
+    with IPRoute() as ipr:
+        signal_ready(ready_fd)
+        while True:
+            time.sleep(WATCH_PERIOD)
+            misses = 0 if ipr.link_lookup(ifname=tunnel) else misses + 1
+            if misses == WATCH_MISSES:
+                apply(block_all())
+
+
+def reconnect(flaw: str, ready_fd: str) -> None:
+    """Reconnect on any network change or a dead server, with the rules lifted meanwhile."""
+    changes: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=watch_uplink, args=(changes, ready_fd), daemon=True).start()
+    failures = 0
+    while True:
+        try:
+            changes.get(timeout=HEALTH_PERIOD)
+            trouble = True
+        except queue.Empty:
+            healthy = subprocess.run(["ping", "-c1", "-W1", env("KS_VPN_DNS")], capture_output=True)
+            failures = 0 if healthy.returncode == 0 else failures + 1
+            trouble = failures >= HEALTH_FAILURES
+        if not trouble:
+            continue
+        lift()
+        subprocess.run(
+            ["wg-quick", "down", env("KS_TUNNEL_CONFIG")],
+            capture_output=True,
+            env=dict(os.environ, WG_QUICK_USERSPACE_IMPLEMENTATION="wireguard-go"),
+        )
+        time.sleep(SETTLE)
+        apply(ruleset(flaw))
+        wg_quick("up", env("KS_TUNNEL_CONFIG"))
+        failures = 0
+        while not changes.empty():
+            changes.get()
+
+
+def watch_uplink(changes: queue.Queue[str], ready_fd: str) -> None:
+    """Report every carrier or IPv4 address change of the uplink."""
+    from pyroute2 import IPRoute
+    from pyroute2.netlink.rtnl import RTMGRP_IPV4_IFADDR, RTMGRP_LINK
+
+    with IPRoute() as ipr:
+        ipr.bind(groups=RTMGRP_LINK | RTMGRP_IPV4_IFADDR)
+        index = ipr.link_lookup(ifname=env("KS_UPLINK_IF"))[0]
+        carrier = ipr.get_links(index)[0].get_attr("IFLA_CARRIER")
+        signal_ready(ready_fd)
+        while True:
+            for msg in ipr.get():
+                if msg.get("index") != index:
+                    continue
+                if msg["event"].endswith("ADDR"):
+                    changes.put(msg["event"])
+                elif msg.get_attr("IFLA_CARRIER") not in (None, carrier):
+                    carrier = msg.get_attr("IFLA_CARRIER")
+                    changes.put(f"carrier {carrier}")
+
+
+COMMANDS = {"boot": boot, "connect": connect, "disconnect": disconnect}
+DAEMONS = {"hold": hold, "watcher": watcher, "reconnect": reconnect}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) >= 2 and argv[1] in FLAWS:
+        if argv[0] in COMMANDS and len(argv) == 2:
+            COMMANDS[argv[0]](argv[1])
+            return 0
+        if argv[0] in DAEMONS and len(argv) == 3:
+            DAEMONS[argv[0]](argv[1], argv[2])
+            return 0
+    print(f"usage: python -m conformance.foils {{boot|connect|disconnect}} {{{','.join(FLAWS)}}}")
+    return 2
+
+
+if __name__ == "__main__":
+    if shutil.which("nft") is None:
+        raise SystemExit("foil: nft is not installed")
+    sys.exit(main(sys.argv[1:]))
