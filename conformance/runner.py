@@ -149,6 +149,7 @@ def run_case(
             ipv6=case.lan_ipv6,
             tunnel_ipv6=case.tunnel_ipv6,
             boot_client=False,
+            vpn=subject.vpn,
         ) as lab:
             run = CaseRun(lab, subject, case, hook_timeout)
             lab.start_capture(pcap)

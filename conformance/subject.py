@@ -16,11 +16,10 @@ from pathlib import Path
 
 from netns.errors import LabError
 from netns.host import CommandResult
-from netns.lab import UPLINK, Lab
+from netns.lab import UPLINK, VPN_KINDS, Lab
 
 BUILTIN = Path(__file__).parent / "subjects"
 HOOKS = ("connect", "disconnect", "boot", "crash")
-VPN_KINDS = ("wireguard",)
 HOOK_TIMEOUT = 30.0
 
 

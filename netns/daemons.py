@@ -30,9 +30,12 @@ REQUIRED_TOOLS = {
 }
 
 
-def check_tools() -> None:
+OPENVPN_TOOLS = {"openvpn": "openvpn", "openssl": "openssl"}
+
+
+def check_tools(extra: dict[str, str] | None = None) -> None:
     """Fail with one line naming the first missing tool and its Debian package."""
-    for tool, package in REQUIRED_TOOLS.items():
+    for tool, package in (REQUIRED_TOOLS | (extra or {})).items():
         if shutil.which(tool) is None and not Path("/usr/sbin", tool).exists():
             raise LabError(f"`{tool}` not found: install the Debian package {package}")
 
@@ -120,6 +123,13 @@ def start_wireguard_go(host: Host, ifname: str) -> Daemon:
     argv = ["env", "LOG_LEVEL=verbose", "wireguard-go", "-f", ifname]
     daemon = host.spawn(f"wireguard-go-{ifname}", argv)
     daemon.wait_for_log(r"UAPI listener started")
+    return daemon
+
+
+def start_openvpn(host: Host, config: Path) -> Daemon:
+    """An OpenVPN server in the foreground; ready when it says its initialisation is done."""
+    daemon = host.spawn(f"openvpn-{host.role}", ["openvpn", "--config", str(config)])
+    daemon.wait_for_log(r"Initialization Sequence Completed")
     return daemon
 
 

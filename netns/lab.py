@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pyroute2 import netns as pyroute2_netns
 
-from netns import daemons, registry, topology
+from netns import daemons, openvpn, registry, topology
 from netns.capture import SENTINEL_ETHERTYPE, Capture, CaptureStats, packet_socket
 from netns.dhcp import DhcpClient, install_client_config
 from netns.errors import LabError
@@ -33,6 +33,7 @@ from netns.tunnel import Tunnel, wireguard_keypair, write_wireguard_client
 from netns.wait import until
 
 UPLINK = "uplink"
+VPN_KINDS = ("wireguard", "openvpn")
 _IFA_F_TENTATIVE = 0x40
 _IFF_LOWER_UP = 1 << 16
 _RTN_UNICAST = 1
@@ -45,6 +46,7 @@ class Lab:
 
     ipv6: the router announces IPv6 (SLAAC) from the start.
     tunnel_ipv6: the tunnel carries IPv6 (AllowedIPs ::/0 and a v6 address).
+    vpn: the tunnel's kind, "wireguard" (wireguard-go) or "openvpn".
     boot_client: bring the client's link up and lease an address while building;
     without it the client waits, link down, for `client_boot()` (a case that
     runs a subject's boot hook first).
@@ -57,7 +59,11 @@ class Lab:
         ipv6: bool = False,
         tunnel_ipv6: bool = True,
         boot_client: bool = True,
+        vpn: str = "wireguard",
     ) -> None:
+        if vpn not in VPN_KINDS:
+            raise LabError(f"unknown tunnel kind {vpn!r} (known: {', '.join(VPN_KINDS)})")
+        self.vpn_kind = vpn
         self.lab_id = os.urandom(3).hex()
         self.names = Names(self.lab_id)
         self.ipv6 = ipv6
@@ -119,7 +125,7 @@ class Lab:
         return self.workdir / "client-run"
 
     def build(self) -> None:
-        daemons.check_tools()
+        daemons.check_tools(daemons.OPENVPN_TOOLS if self.vpn_kind == "openvpn" else None)
         if os.geteuid() != 0:
             raise LabError("the lab needs root (network namespaces, nftables)")
         become_subreaper()
@@ -130,7 +136,8 @@ class Lab:
         self._cgroup = Cgroup(cgroup2_root() / "leakcert" / self.lab_id)
         self.record.cgroup = str(self._cgroup.path)
         self.record.namespaces = [self.names.namespace(role) for role in topology.HOSTS]
-        self.record.wireguard_ifs = [self.names.server_wg, self.names.client_wg]
+        if self.vpn_kind == "wireguard":
+            self.record.wireguard_ifs = [self.names.server_wg, self.names.client_wg]
         self.record.workdir = str(self.workdir)
         self.record.remove_workdir = self._own_workdir
         self.record.save()
@@ -258,6 +265,24 @@ class Lab:
         daemons.start_web(net, run)
 
     def _start_vpn(self) -> None:
+        vpn = self.vpn
+        tunnel_dir = self.workdir / "tunnel"
+        tunnel_dir.mkdir(exist_ok=True)
+        if self.vpn_kind == "openvpn":
+            self.tunnel = self._start_openvpn(tunnel_dir)
+        else:
+            self.tunnel = self._start_wireguard(tunnel_dir)
+        with vpn.iproute() as ipr:
+            lo = ipr.link_lookup(ifname="lo")[0]
+            ipr.addr("add", index=lo, address=topology.VPN_RESOLVER, prefixlen=32)
+        self.vpn_resolver = daemons.start_resolver(
+            vpn, self.workdir / "run", "dns", [topology.VPN_RESOLVER]
+        )
+        # A STUN server on the VPN server's own address: traffic to the endpoint's
+        # address on any other port must stay in the tunnel (TunnelCrack's ServerIP).
+        daemons.start_stun(vpn, self.workdir / "run", [topology.VPN_ENDPOINT], topology.STUN.port)
+
+    def _start_wireguard(self, tunnel_dir: Path) -> Tunnel:
         vpn, wg = self.vpn, self.names.server_wg
         server, client = wireguard_keypair(), wireguard_keypair()
         key = self.workdir / "run" / "server.key"
@@ -280,18 +305,18 @@ class Lab:
             ipr.addr("add", index=index, address=topology.VPN_TUNNEL4, prefixlen=24)
             ipr.addr("add", index=index, address=topology.VPN_TUNNEL6, prefixlen=64)
             ipr.link("set", index=index, state="up")
-            lo = ipr.link_lookup(ifname="lo")[0]
-            ipr.addr("add", index=lo, address=topology.VPN_RESOLVER, prefixlen=32)
-        self.vpn_resolver = daemons.start_resolver(
-            vpn, self.workdir / "run", "dns", [topology.VPN_RESOLVER]
-        )
-        # A STUN server on the VPN server's own address: traffic to the endpoint's
-        # address on any other port must stay in the tunnel (TunnelCrack's ServerIP).
-        daemons.start_stun(vpn, self.workdir / "run", [topology.VPN_ENDPOINT], topology.STUN.port)
-        tunnel_dir = self.workdir / "tunnel"
-        tunnel_dir.mkdir(exist_ok=True)
-        self.tunnel = write_wireguard_client(
+        return write_wireguard_client(
             tunnel_dir, self.names.client_wg, client, server.public, ipv6=self.tunnel_ipv6
+        )
+
+    def _start_openvpn(self, tunnel_dir: Path) -> Tunnel:
+        pki = openvpn.make_pki(self.workdir / "run" / "pki")
+        config = openvpn.write_server_config(
+            self.workdir / "run", self.names.server_ovpn, pki, ipv6=self.tunnel_ipv6
+        )
+        daemons.start_openvpn(self.vpn, config)
+        return openvpn.write_openvpn_client(
+            tunnel_dir, self.names.client_ovpn, pki, ipv6=self.tunnel_ipv6
         )
 
     def _options_file(self, lan: Lan) -> Path:
@@ -389,8 +414,14 @@ class Lab:
             endpoints=(Endpoint(tunnel.endpoint_ip, tunnel.endpoint_port, tunnel.endpoint_proto),),
         )
 
-    def wait_client_ipv6(self, timeout: float = 15.0) -> str:
-        """Wait for a SLAAC address in the LAN's prefix and an IPv6 default route."""
+    def wait_client_ipv6(self, timeout: float = 15.0) -> str | None:
+        """Wait for a SLAAC address in the LAN's prefix and an IPv6 default route.
+
+        A client whose IPv6 is switched off (a kill switch may do that) takes
+        none: then there is nothing to wait for, and None comes back.
+        """
+        if self.client.run("cat /proc/sys/net/ipv6/conf/%s/disable_ipv6", UPLINK).stdout != "0\n":
+            return None
         prefix = ipaddress.ip_network(self.lan.prefix6)
 
         def ready() -> str | None:

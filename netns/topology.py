@@ -80,6 +80,7 @@ ROUTER_WAN4, ROUTER_WAN6 = "198.51.100.3", "2001:db8:fe::3"
 VPN_ENDPOINT = VPN_WAN4
 WIREGUARD_PORT = 51820
 OPENVPN_PORT = 1194
+OPENVPN_PORT = 1194
 TUNNEL4 = "198.18.0.0/24"
 TUNNEL6 = "2001:db8:100::/64"
 VPN_TUNNEL4, VPN_TUNNEL6 = "198.18.0.1", "2001:db8:100::1"
@@ -142,3 +143,11 @@ class Names:
     @property
     def client_wg(self) -> str:
         return f"wgc{self.lab_id}"
+
+    @property
+    def server_ovpn(self) -> str:
+        return f"ovs{self.lab_id}"
+
+    @property
+    def client_ovpn(self) -> str:
+        return f"ovc{self.lab_id}"

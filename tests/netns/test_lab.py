@@ -12,6 +12,7 @@ import pytest
 from netns import topology
 from netns.capture import read_frames
 from netns.lab import UPLINK, Lab
+from netns.wait import until
 from tests.netns.support import tunnel_up
 
 pytestmark = pytest.mark.root
@@ -198,3 +199,24 @@ def test_vpn_server_stops_answering(lab: Lab) -> None:
     assert lab.client.run("curl -sf -m 2 http://%s/", topology.WEB.address4, check=False).rc != 0
     lab.vpn_unreachable(False)
     lab.client.run("curl -sf -m 5 http://%s/", topology.WEB.address4)
+
+
+def test_openvpn_tunnel_carries_traffic_to_net_and_back(tmp_path) -> None:
+    with Lab(tmp_path, vpn="openvpn") as lab:
+        tunnel = lab.tunnel
+        assert tunnel.config.name == f"{tunnel.interface}.ovpn"
+        assert (tunnel.endpoint_port, tunnel.kind) == (topology.OPENVPN_PORT, "openvpn")
+        log = lab.run_dir / "openvpn.log"
+        lab.client.run(
+            "openvpn --config %s --daemon --log %s",
+            tunnel.config,
+            log,
+            cgroup=lab.subject_cgroup,
+        )
+        until("OpenVPN's client to connect", lambda: "Sequence Completed" in log.read_text())
+        web = lab.client.run("curl -sf -m 5 http://%s/", topology.WEB.address4).stdout
+        assert "leakcert web host" in web
+        web6 = lab.client.run("curl -sf -m 5 http://[%s]/", topology.WEB.address6).stdout
+        assert "leakcert web host" in web6
+        assert stun_mapped_address(lab) == topology.CLIENT_TUNNEL4
+        lab.kill_subject()
