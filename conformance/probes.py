@@ -106,15 +106,21 @@ PROBES: dict[str, Callable[[], Outcome]] = {
 }
 
 
+def _timed(name: str) -> dict[str, object]:
+    start = time.monotonic()
+    outcome = PROBES[name]()
+    return {
+        "ok": outcome.ok,
+        "detail": outcome.detail,
+        "seconds": round(time.monotonic() - start, 3),
+    }
+
+
 def run(names: list[str]) -> dict[str, dict[str, object]]:
     """Run the named probes concurrently; every probe ends within its timeout."""
-    start = time.time()
     with ThreadPoolExecutor(max_workers=len(names)) as pool:
-        futures = {name: pool.submit(PROBES[name]) for name in names}
-    return {
-        name: {"ok": f.result().ok, "detail": f.result().detail, "t": start}
-        for name, f in futures.items()
-    }
+        futures = {name: pool.submit(_timed, name) for name in names}
+    return {name: future.result() for name, future in futures.items()}
 
 
 def main(argv: list[str]) -> int:

@@ -1,0 +1,107 @@
+"""Open the report in headless Chromium from file://: it renders, with no console errors.
+
+Skipped, with the reason, where `chromium` is not on PATH (Debian package `chromium`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from tests.reports.support import Page
+
+CHROMIUM = shutil.which("chromium")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not on PATH")
+
+# Chromium logs page console messages to stderr as INFO:CONSOLE lines.
+CONSOLE = re.compile(r":CONSOLE[:(]|Uncaught")
+
+
+def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    assert CHROMIUM is not None
+    env = {**os.environ, "HOME": str(tmp_path)}
+    cmd = [
+        CHROMIUM,
+        "--headless=new",
+        "--no-sandbox",  # we run as root in the lab
+        "--disable-gpu",
+        "--enable-logging=stderr",
+        "--v=0",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1280,2000",
+        *args,
+    ]
+    try:
+        return subprocess.run(
+            cmd, capture_output=True, text=True, timeout=120, env=env, check=False
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"chromium did not finish in 120 s: {' '.join(args)}")
+
+
+def _png_is_blank(png: bytes) -> bool:
+    """True if the screenshot is (near) one colour.
+
+    Undoing PNG filters in pure Python is slow, so this looks at the inflated
+    scanlines: a single-colour page inflates to a handful of byte values,
+    rendered text and colour to many.
+    """
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat = 8, b""
+    while pos < len(png):
+        (length,) = struct.unpack(">I", png[pos : pos + 4])
+        kind = png[pos + 4 : pos + 8]
+        if kind == b"IDAT":
+            idat += png[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+    return len(set(zlib.decompress(idat))) < 32
+
+
+def _open(tmp_path: Path, page: Path) -> tuple[str, Path]:
+    """The DOM Chromium built for `page`, and a screenshot of it."""
+    url = page.resolve().as_uri()
+    dom = _chromium(tmp_path, "--dump-dom", url)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    console = [line for line in dom.stderr.splitlines() if CONSOLE.search(line)]
+    assert not console, console
+    shot = tmp_path / f"{page.stem}.png"
+    proc = _chromium(tmp_path, f"--screenshot={shot}", url)
+    assert proc.returncode == 0 and shot.is_file(), proc.stderr[-2000:]
+    assert not _png_is_blank(shot.read_bytes()), f"blank screenshot: {shot}"
+    return dom.stdout, shot
+
+
+def _check_links(dom: str, page: Path, tmp_path: Path) -> None:
+    dumped = tmp_path / f"{page.stem}.dom.html"
+    dumped.write_text(dom, encoding="utf-8")
+    for link in Page(dumped).links():
+        parts = urlsplit(link)
+        if parts.scheme or not parts.path:
+            continue
+        assert (page.parent / unquote(parts.path)).is_file(), f"broken link {link} in {page}"
+
+
+def test_index_renders_in_chromium(report_dir, run_data, tmp_path):
+    page = report_dir / "index.html"
+    dom, _ = _open(tmp_path, page)
+    assert "reference: 19 of 19 cases passed; leak classes failed: none" in dom
+    for text in ("LEAK 12", "PASS", "BROKEN", "ERROR"):
+        assert f">{text}</a>" in dom
+    _check_links(dom, page, tmp_path)
+
+
+def test_leak_case_page_renders_in_chromium(report_dir, tmp_path):
+    page = report_dir / "cases" / "none" / "crash.sigkill.html"
+    dom, _ = _open(tmp_path, page)
+    assert "LEAK 12" in dom
+    assert dom.count('<path class="layer') >= 3 and '<rect class="bar leak-bar"' in dom
+    assert ">trigger</text>" in dom
+    _check_links(dom, page, tmp_path)
