@@ -68,6 +68,19 @@ CASES: tuple[Case, ...] = (
         catches=("foil-server-ip",),
     ),
     Case(
+        "connected.nothing-else",
+        "connected",
+        "Connected: the LAN, and the VPN's and DHCP's ports elsewhere",
+        "The tunnel is up and applications reach for what many kill switches leave open: "
+        "a host on the LAN, the VPN's own port on a host that is not the VPN server, and "
+        "the DHCP server's port on a host that is not the router. Recipes that open a port "
+        "to every address, or the whole LAN, let these out beside the tunnel.",
+        f'{FAQ}: "only allowing traffic through the VPN tunnel. Everything else is blocked."',
+        "connected",
+        probes=("http", "lan", "vpn-port-elsewhere", "dhcp-elsewhere"),
+        catches=("none",),
+    ),
+    Case(
         "crash.sigkill",
         "crash",
         "VPN client killed (SIGKILL)",

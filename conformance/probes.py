@@ -28,6 +28,8 @@ STUN4, STUN6, STUN_PORT = "203.0.113.78", "2001:db8:ff::78", 3478
 STUN_ENDPOINT = "198.51.100.2"
 NTP4 = "203.0.113.123"
 TIMEOUT = 1.5
+# Where the runner says the VPN's port and the LAN's gateway are this moment.
+VPN_PORT_ENV, LAN_GATEWAY_ENV = "LEAKCERT_VPN_PORT", "LEAKCERT_LAN_GATEWAY"
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,16 @@ def _ntp() -> Outcome:
     return Outcome(len(answer) >= 48, f"stratum {answer[1]}")
 
 
+def _datagram(address: str, port: int) -> Outcome:
+    # Nothing answers: what matters is whether the datagram gets onto the wire.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.sendto(b"leakcert probe", (address, port))
+        except OSError as exc:
+            return Outcome(False, exc.strerror or str(exc))
+    return Outcome(True, f"sent to {address}:{port}")
+
+
 T = f"{TIMEOUT:g}"
 PROBES: dict[str, Callable[[], Outcome]] = {
     "http": lambda: _program(["curl", "-sS", "-m", T, f"http://{WEB4}/"]),
@@ -103,6 +115,11 @@ PROBES: dict[str, Callable[[], Outcome]] = {
     "icmp": lambda: _program(["ping", "-n", "-c1", f"-W{T}", WEB4]),
     "icmp6": lambda: _program(["ping", "-n", "-6", "-c1", f"-W{T}", WEB6]),
     "ntp": _ntp,
+    # Some recipes open the VPN's port to every address, or DHCP's port to
+    # every address, or the whole LAN: traffic a kill switch must not let out.
+    "vpn-port-elsewhere": lambda: _datagram(WEB4, int(os.environ.get(VPN_PORT_ENV, "51820"))),
+    "dhcp-elsewhere": lambda: _datagram(WEB4, 67),
+    "lan": lambda: _program(["ping", "-n", "-c1", f"-W{T}", os.environ[LAN_GATEWAY_ENV]]),
 }
 
 

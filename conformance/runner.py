@@ -11,11 +11,13 @@ client sent during the case is judged.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conformance import probes
 from conformance import subject as subjects
 from conformance.cases import Case
 from conformance.subject import HOOK_TIMEOUT, HookFailed, HookRun, Subject, SubjectError
@@ -109,9 +111,14 @@ class CaseRun:
     def probe(self, names: tuple[str, ...] | list[str]) -> dict:
         """The client's applications send the named probes at once; their outcomes."""
         result = self.lab.client.run(
-            "PYTHONPATH=%s python3 -m conformance.probes " + " ".join(names),
-            REPO,
+            "python3 -m conformance.probes " + " ".join(names),
             timeout=30,
+            env={
+                "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+                "PYTHONPATH": str(REPO),
+                probes.VPN_PORT_ENV: str(self.lab.tunnel.endpoint_port),
+                probes.LAN_GATEWAY_ENV: self.lab.lan.gateway4,
+            },
         )
         outcome = json.loads(result.stdout)
         self.probes.append({"t": round(time.time() - self.t0, 6), "outcomes": outcome})
