@@ -121,7 +121,8 @@ def reboot(run: CaseRun) -> Iterator[None]:
 
 def ipv6_announced(run: CaseRun) -> Iterator[None]:
     run.mark("router starts announcing IPv6")
-    run.lab.set_ipv6(True)
+    address = run.lab.set_ipv6(True)
+    run.mark(f"the client took {address}" if address else "the client took no IPv6 address")
     yield
 
 

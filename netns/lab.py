@@ -414,11 +414,13 @@ class Lab:
             endpoints=(Endpoint(tunnel.endpoint_ip, tunnel.endpoint_port, tunnel.endpoint_proto),),
         )
 
-    def wait_client_ipv6(self, timeout: float = 15.0) -> str | None:
+    def wait_client_ipv6(self, timeout: float = 15.0, *, required: bool = True) -> str | None:
         """Wait for a SLAAC address in the LAN's prefix and an IPv6 default route.
 
         A client whose IPv6 is switched off (a kill switch may do that) takes
-        none: then there is nothing to wait for, and None comes back.
+        none: then there is nothing to wait for, and None comes back. Not
+        `required`, a client that has taken none by the timeout (its firewall
+        may drop the announcements) gives None too, instead of an error.
         """
         if self.client.run("cat /proc/sys/net/ipv6/conf/%s/disable_ipv6", UPLINK).stdout != "0\n":
             return None
@@ -429,7 +431,12 @@ class Lab:
             default = any(dst == "::/0" for dst, _ in self.client_routes(10))
             return addresses[0] if addresses and default else None
 
-        return until("the client's SLAAC address and IPv6 default route", ready, timeout)
+        try:
+            return until("the client's SLAAC address and IPv6 default route", ready, timeout)
+        except LabError:
+            if required:
+                raise
+            return None
 
     # ------------------------------------------------------------- capture
 
@@ -488,7 +495,7 @@ class Lab:
         until("the client's link to come back up", lambda: self._operstate(UPLINK) == "UP")
         self.dhcp.start()
         if self.ipv6:
-            self.wait_client_ipv6()
+            self.wait_client_ipv6(required=False)
 
     def roam(self, lan_name: str = "lan2") -> None:
         """The client's link moves to another LAN (its own subnet, gateway and DHCP server)."""
@@ -559,14 +566,17 @@ class Lab:
         self._dnsmasq[lan.name].wait_for_log(r"read .*dhcp-options-" + lan.name)
         self.dhcp.renew()
 
-    def set_ipv6(self, on: bool) -> None:
-        """The router starts (or stops) announcing IPv6 on the client's LAN."""
+    def set_ipv6(self, on: bool) -> str | None:
+        """The router starts (or stops) announcing IPv6 on the client's LAN.
+
+        Returns the client's new SLAAC address, or None when it took none (a
+        kill switch may refuse the announcements: that is not an error).
+        """
         self.ipv6 = on
         lan = self.lan
         self._dnsmasq.pop(lan.name).stop()
         self._dnsmasq[lan.name] = self._start_lan(lan)
-        if on:
-            self.wait_client_ipv6()
+        return self.wait_client_ipv6(required=False) if on else None
 
     def vpn_unreachable(self, blocked: bool = True) -> None:
         """The VPN server stops answering (its packets dropped on its side), or answers again."""
@@ -575,7 +585,7 @@ class Lab:
                 "nft -f -",
                 input="table inet blackhole {\n chain input {\n"
                 "  type filter hook input priority -10; policy accept;\n"
-                f"  udp dport {topology.WIREGUARD_PORT} drop\n }}\n}}\n",
+                f"  udp dport {self.tunnel.endpoint_port} drop\n }}\n}}\n",
             )
         else:
             self.vpn.run("nft delete table inet blackhole")
@@ -641,7 +651,7 @@ class Lab:
         until("the client's link to come up", lambda: self._operstate(UPLINK) == "UP")
         self.dhcp.start()
         if self.ipv6:
-            self.wait_client_ipv6()
+            self.wait_client_ipv6(required=False)
 
 
 def _route_key(route) -> dict:
