@@ -30,7 +30,9 @@ WEB = ("http", "system-dns", "icmp", "ntp")
 DNS = ("system-dns", "app-dns")
 STUN = ("stun", "stun-endpoint")
 IPV6 = ("http6", "icmp6", "stun6")
-EVERYTHING = (*WEB, "app-dns", *STUN, *IPV6)
+# Ports some recipes open to every address: only outside the tunnel do they show.
+ELSEWHERE = ("vpn-port-elsewhere", "dhcp-elsewhere")
+EVERYTHING = (*WEB, "app-dns", *STUN, *IPV6, *ELSEWHERE)
 
 FAQ = "IVPN kill switch FAQ"
 

@@ -150,4 +150,5 @@ class Names:
 
     @property
     def client_ovpn(self) -> str:
-        return f"ovc{self.lab_id}"
+        # `tun` first: recipes match OpenVPN's device as `tun+`, as on a desktop.
+        return f"tun{self.lab_id}"

@@ -1,7 +1,8 @@
 #!/bin/sh
-# The guide's rules, with its placeholders filled in from the lab (tun0 becomes
-# the lab's tunnel interface), saved as iptables-persistent would, then OpenVPN.
+# The guide's rules, with its placeholders filled in from the lab, saved as
+# iptables-persistent would; IPv6 off as its sysctl.conf lines do; then OpenVPN.
 set -eu
+sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 iptables -F
 iptables -X
 iptables -P INPUT DROP
@@ -10,8 +11,10 @@ iptables -P OUTPUT DROP
 iptables -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
 iptables -A INPUT -i lo -j ACCEPT
 iptables -A OUTPUT -o lo -j ACCEPT
-iptables -A INPUT -i "$KS_TUNNEL_IF" -j ACCEPT
-iptables -A OUTPUT -o "$KS_TUNNEL_IF" -j ACCEPT
+iptables -A INPUT -i tun+ -j ACCEPT
+iptables -A OUTPUT -o tun+ -j ACCEPT
 iptables -A OUTPUT -d "$KS_ENDPOINT_IP" -p "$KS_ENDPOINT_PROTO" --dport "$KS_ENDPOINT_PORT" -j ACCEPT
 iptables-save > "$KS_STATE_DIR/rules.v4"
-exec ../openvpn/up.sh
+# With IPv6 off OpenVPN exits when the server pushes IPv6 addresses: refuse
+# them, as OpenVPN's manual says to (the guide's VPN pushes none).
+exec ../openvpn/up.sh --pull-filter ignore ifconfig-ipv6 --pull-filter ignore route-ipv6

@@ -1,12 +1,13 @@
 #!/bin/sh
-# Start OpenVPN with the lab's .ovpn (redirect-gateway def1) as a daemon and
-# return once it reports the tunnel complete, or fail with its log's last line.
+# Start OpenVPN with the lab's .ovpn (redirect-gateway def1) and any extra
+# options given as arguments, as a daemon; return once it reports the tunnel
+# complete, or fail with its log's last line.
 set -eu
 echo "nameserver $KS_VPN_DNS" > /etc/resolv.conf
 log="$KS_RUN_DIR/openvpn.log"
 : > "$log"
 openvpn --config "$KS_TUNNEL_CONFIG" --daemon leakcert-openvpn \
-    --log "$log" --writepid "$KS_RUN_DIR/openvpn.pid"
+    --log "$log" --writepid "$KS_RUN_DIR/openvpn.pid" "$@"
 # OpenVPN has no "wait until connected" switch: read its log for the line it
 # prints when the tunnel and its routes are up (20 s at most).
 tries=200
