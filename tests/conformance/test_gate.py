@@ -34,7 +34,9 @@ def test_a_control_that_does_not_leak_where_expected_fails_the_gate() -> None:
     problems = check([result("none", "crash.sigkill", "PASS")], [], ["none"])
     assert len(problems) == 1 and "must leak" in problems[0]
     # Where the control is not expected to leak, its PASS is fine.
-    assert check([result("none", "tunnel.server-unreachable", "PASS", "tunnel")], [], ["none"]) == []
+    assert (
+        check([result("none", "tunnel.server-unreachable", "PASS", "tunnel")], [], ["none"]) == []
+    )
 
 
 def test_summary_line_a_vendor_can_quote() -> None:
