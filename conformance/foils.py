@@ -21,8 +21,9 @@ catches it catches that flaw and nothing else:
   kill switch IVPN's FAQ warns about);
 - owner-rules: rules owned by the client process (nftables `flags owner`), so
   the kernel drops them when the client dies;
-- reconnect: on a network change or a dead server it lifts its rules and takes
-  the tunnel down, and waits for the network to settle before reconnecting.
+- reconnect: on a network change, a lost tunnel interface or a dead server it
+  lifts its rules and takes the tunnel down, and waits for the network to
+  settle before reconnecting.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from __future__ import annotations
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -161,7 +163,7 @@ def spawn(role: str, flaw: str) -> None:
     """Start a foil daemon in the background and return once it is ready."""
     read, write = os.pipe()
     log = open(Path(env("KS_RUN_DIR")) / f"foil-{role}.log", "ab")  # noqa: SIM115 (the child's)
-    subprocess.Popen(
+    daemon = subprocess.Popen(
         [sys.executable, "-m", "conformance.foils", role, flaw, str(write)],
         stdin=subprocess.DEVNULL,
         stdout=log,
@@ -173,6 +175,11 @@ def spawn(role: str, flaw: str) -> None:
     with os.fdopen(read) as ready:
         if ready.read() != "ready":
             raise SystemExit(f"foil {role} did not start: see {log.name}")
+    pidfile(role).write_text(str(daemon.pid))
+
+
+def pidfile(role: str) -> Path:
+    return Path(env("KS_RUN_DIR")) / f"foil-{role}.pid"
 
 
 def signal_ready(fd: str) -> None:
@@ -196,6 +203,9 @@ def connect(flaw: str) -> None:
 
 
 def disconnect(flaw: str) -> None:
+    # The user disconnects: a client stops watching its tunnel before it goes.
+    if flaw in ("watcher", "reconnect"):
+        os.kill(int(pidfile(flaw).read_text()), signal.SIGTERM)
     config = env("KS_TUNNEL_CONFIG")
     if flaw == "server-ip":
         config = str(Path(env("KS_RUN_DIR")) / Path(config).name)
@@ -235,14 +245,19 @@ def watcher(flaw: str, ready_fd: str) -> None:
 def reconnect(flaw: str, ready_fd: str) -> None:
     """Reconnect on any network change or a dead server, with the rules lifted meanwhile."""
     changes: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=watch_uplink, args=(changes, ready_fd), daemon=True).start()
+    threading.Thread(target=watch_links, args=(changes, ready_fd), daemon=True).start()
     failures = 0
     while True:
         try:
             changes.get(timeout=HEALTH_PERIOD)
             trouble = True
         except queue.Empty:
-            healthy = subprocess.run(["ping", "-c1", "-W1", env("KS_VPN_DNS")], capture_output=True)
+            # Through the tunnel itself, whatever the routing table says (as a
+            # client's keepalive does).
+            healthy = subprocess.run(
+                ["ping", "-c1", "-W1", "-I", env("KS_TUNNEL_IF"), env("KS_VPN_DNS")],
+                capture_output=True,
+            )
             failures = 0 if healthy.returncode == 0 else failures + 1
             trouble = failures >= HEALTH_FAILURES
         if not trouble:
@@ -261,18 +276,21 @@ def reconnect(flaw: str, ready_fd: str) -> None:
             changes.get()
 
 
-def watch_uplink(changes: queue.Queue[str], ready_fd: str) -> None:
-    """Report every carrier or IPv4 address change of the uplink."""
+def watch_links(changes: queue.Queue[str], ready_fd: str) -> None:
+    """Report every carrier or IPv4 address change of the uplink, and the tunnel's end."""
     from pyroute2 import IPRoute
     from pyroute2.netlink.rtnl import RTMGRP_IPV4_IFADDR, RTMGRP_LINK
 
     with IPRoute() as ipr:
         ipr.bind(groups=RTMGRP_LINK | RTMGRP_IPV4_IFADDR)
         index = ipr.link_lookup(ifname=env("KS_UPLINK_IF"))[0]
+        tunnel = env("KS_TUNNEL_IF")
         carrier = ipr.get_links(index)[0].get_attr("IFLA_CARRIER")
         signal_ready(ready_fd)
         while True:
             for msg in ipr.get():
+                if msg["event"] == "RTM_DELLINK" and msg.get_attr("IFLA_IFNAME") == tunnel:
+                    changes.put("tunnel interface gone")
                 if msg.get("index") != index:
                     continue
                 if msg["event"].endswith("ADDR"):

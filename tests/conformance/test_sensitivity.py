@@ -1,9 +1,10 @@
-"""The table of case x foil: every case catches the flawed subjects it names, and
-the reference enforcer passes every case.
+"""The table of case x subject: each case catches exactly the flawed subjects it
+names (the `none` control and the foils), and the reference passes every case.
 
 A case that cannot fail on a subject with the flaw it looks for proves nothing;
-a case the reference cannot pass is a case nobody can pass. Each row runs the
-case for real, in its own lab.
+a foil that leaks where its flaw does not show means the case or the lab sees
+something else than it claims; a case the reference cannot pass is a case
+nobody can pass. Each cell runs the case for real, in its own lab.
 """
 
 from __future__ import annotations
@@ -13,17 +14,19 @@ from pathlib import Path
 import pytest
 
 from conformance.cases import CASES, Case
+from conformance.foils import FLAWS
 from conformance.runner import run_case
 from conformance.verdict import Verdict
 
 pytestmark = pytest.mark.root
 
-CATCHES = [
-    pytest.param(case, foil, id=f"{case.id}-{foil}") for case in CASES for foil in case.catches
+FLAWED = ("none", *(f"foil-{flaw}" for flaw in FLAWS))
+CELLS = [
+    pytest.param(case, subject, id=f"{case.id}-{subject}") for case in CASES for subject in FLAWED
 ]
 
 
-def leaked(result) -> str:
+def evidence(result) -> str:
     lines = [p["summary"] for p in result.evidence.get("leaked", [])[:5]]
     lines += [
         f"DNS {q['name']} to {q['resolver']}" for q in result.evidence.get("dns_leaks", [])[:5]
@@ -31,18 +34,19 @@ def leaked(result) -> str:
     return "; ".join(lines)
 
 
-@pytest.mark.parametrize(("case", "foil"), CATCHES)
-def test_case_catches_its_foil(case: Case, foil: str, tmp_path: Path) -> None:
-    result = run_case(foil, case, tmp_path)
-    assert result.verdict is Verdict.LEAK, (
-        f"{foil} {case.id}: {result.verdict.value} {result.reason}"
+@pytest.mark.parametrize(("case", "subject"), CELLS)
+def test_case_catches_exactly_its_flawed_subjects(case: Case, subject: str, tmp_path: Path) -> None:
+    result = run_case(subject, case, tmp_path)
+    expected = Verdict.LEAK if subject in case.catches else Verdict.PASS
+    assert result.verdict is expected, (
+        f"{subject} {case.id}: expected {expected.value}, got {result.verdict.value}:"
+        f" {result.reason} {evidence(result)}"
     )
-    assert result.leaks > 0
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_reference_passes(case: Case, tmp_path: Path) -> None:
     result = run_case("reference", case, tmp_path)
     assert result.verdict is Verdict.PASS, (
-        f"{result.verdict.value}: {result.reason} {leaked(result)}"
+        f"{result.verdict.value}: {result.reason} {evidence(result)}"
     )
