@@ -89,6 +89,8 @@ class ResultsWriter:
             "kernel": platform.release(),
             "tools": _tool_versions(),
             "command": " ".join(["pytest", *sys.argv[1:]]),
+            # The suite's order of leak classes, for reports to group by.
+            "leak_classes": list(LEAK_CLASSES),
         }
         results = sorted(self.results, key=lambda r: (r["subject"], r["case"]))
         Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -14,19 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-LEAK_CLASSES = (
-    "connected",
-    "crash",
-    "tunnel",
-    "network",
-    "roam",
-    "routes",
-    "dhcp121",
-    "boot",
-    "ipv6",
-    "dns",
-    "webrtc",
-)
 VERDICTS = ("PASS", "LEAK", "BROKEN", "ERROR")
 PACKET_CLASSES = ("tunnel", "link", "inbound", "leak")
 
@@ -111,6 +98,8 @@ class Run:
     kernel: str = ""
     tools: dict[str, str] = field(default_factory=dict)
     command: str = ""
+    # The suite's order of leak classes (the run says it: reports knows no suite).
+    leak_classes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -154,6 +143,7 @@ def _parse(data: Any, base: Path) -> Report:
     if not isinstance(results, list):
         raise ReportError("'results' is missing or not a list")
     tools = run_data.get("tools") or {}
+    classes = run_data.get("leak_classes")
     run = Run(
         started=_str(run_data.get("started")),
         finished=_str(run_data.get("finished")),
@@ -162,6 +152,7 @@ def _parse(data: Any, base: Path) -> Report:
         kernel=_str(run_data.get("kernel")),
         tools={str(k): _str(v) for k, v in tools.items()} if isinstance(tools, dict) else {},
         command=_str(run_data.get("command")),
+        leak_classes=[str(c) for c in classes] if isinstance(classes, list) else [],
     )
     parsed = []
     seen: set[tuple[str, str]] = set()

@@ -22,7 +22,6 @@ from typing import Any
 import jinja2
 
 from reports.model import (
-    LEAK_CLASSES,
     PACKET_CLASSES,
     VERDICTS,
     CaseResult,
@@ -172,7 +171,7 @@ def _write(report: Report, out: Path, jobs: int) -> Path:
     (out / "style.css").write_bytes(
         resources.files("reports").joinpath("static", "style.css").read_bytes()
     )
-    columns = _columns(report.results)
+    columns = _columns(report.results, report.run.leak_classes)
     subjects = list(dict.fromkeys(r.subject for r in report.results))
     by_key = {(r.subject, r.case): r for r in report.results}
 
@@ -270,16 +269,18 @@ class Column:
     title: str
 
 
-def _columns(results: list[CaseResult]) -> list[Column]:
-    """One column per case, grouped by leak class in the suite's order."""
+def _columns(results: list[CaseResult], leak_classes: list[str]) -> list[Column]:
+    """One column per case, grouped by leak class in the suite's order (the run's)."""
     seen: dict[str, Column] = {}
     for r in results:
         if r.case not in seen or (r.title and not seen[r.case].title):
             seen[r.case] = Column(r.case, r.leak_class, r.title)
-    order = {cls: i for i, cls in enumerate(LEAK_CLASSES)}
+    # Classes the run does not list follow, in the order they first appear.
+    order = {cls: i for i, cls in enumerate(leak_classes)}
+    for column in seen.values():
+        order.setdefault(column.leak_class, len(order))
     first = {case: i for i, case in enumerate(seen)}
-    # Unknown leak classes go last rather than being dropped.
-    return sorted(seen.values(), key=lambda c: (order.get(c.leak_class, len(order)), first[c.case]))
+    return sorted(seen.values(), key=lambda c: (order[c.leak_class], first[c.case]))
 
 
 def verdict_text(result: CaseResult) -> str:

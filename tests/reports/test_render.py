@@ -290,8 +290,22 @@ def test_minimal_results_render(tmp_path):
     }
     index = Page(render_report(data, tmp_path))
     groups = [text for tag, text, _ in index.table("matrix").rows[0] if tag == "th"]
-    assert groups == ["dns", "custom"]  # unknown leak classes go last
+    assert groups == ["dns", "custom"]  # no order from the run: as they first appear
     assert (tmp_path / "cases" / "s" / "custom.thing.html").is_file()
+
+
+def test_the_run_orders_the_leak_classes(tmp_path):
+    data = {
+        "run": {"leak_classes": ["crash", "dns"]},
+        "results": [
+            {"subject": "s", "case": "custom.thing", "verdict": "PASS"},
+            {"subject": "s", "case": "dns.app-resolver", "verdict": "PASS"},
+            {"subject": "s", "case": "crash.sigkill", "verdict": "PASS"},
+        ],
+    }
+    index = Page(render_report(data, tmp_path))
+    groups = [text for tag, text, _ in index.table("matrix").rows[0] if tag == "th"]
+    assert groups == ["crash", "dns", "custom"]  # classes the run does not list go last
 
 
 def test_names_cannot_escape_the_output_directory(tmp_path, run_data):

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 from scapy.all import DNS, DNSQR, IP, TCP, UDP, Ether, wrpcap
 
-from conformance.cases import CASES, Case
+from conformance.cases import CASES, LEAK_CLASSES, Case
 
 OUT = Path(__file__).resolve().parent
 rng = random.Random(7)
@@ -189,6 +189,7 @@ def main() -> None:
         },
         "command": "pytest conformance --subject reference --subject none "
         "--subject blocks-all --results results.json",
+        "leak_classes": list(LEAK_CLASSES),
     }
     # One result per line: small, and diffs stay readable.
     lines = ",\n".join(json.dumps(r, separators=(",", ":")) for r in results)
