@@ -20,7 +20,6 @@ from netns.topology import (
     TUNNEL4,
     TUNNEL6,
     VPN_ENDPOINT,
-    VPN_RESOLVER,
 )
 from netns.tunnel import Tunnel
 
@@ -116,14 +115,4 @@ def write_openvpn_client(folder: Path, interface: str, pki: Pki, *, ipv6: bool) 
         "verb 3\n" + inline
     )
     config.chmod(0o600)
-    return Tunnel(
-        kind="openvpn",
-        interface=interface,
-        config=config,
-        endpoint_ip=VPN_ENDPOINT,
-        endpoint_port=OPENVPN_PORT,
-        endpoint_proto="udp",
-        vpn_dns=VPN_RESOLVER,
-        address4=f"{CLIENT_TUNNEL4}/{TUNNEL4.split('/')[1]}",
-        address6=f"{CLIENT_TUNNEL6}/{TUNNEL6.split('/')[1]}" if ipv6 else "",
-    )
+    return Tunnel.for_lab("openvpn", interface, config, OPENVPN_PORT, ipv6=ipv6)

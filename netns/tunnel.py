@@ -56,16 +56,30 @@ class Tunnel:
     def ipv6(self) -> bool:
         return bool(self.address6)
 
+    @classmethod
+    def for_lab(cls, kind: str, interface: str, config: Path, port: int, *, ipv6: bool) -> Tunnel:
+        """The facts of a tunnel to the lab's VPN server: its endpoint, resolver and addresses."""
+        return cls(
+            kind=kind,
+            interface=interface,
+            config=config,
+            endpoint_ip=VPN_ENDPOINT,
+            endpoint_port=port,
+            endpoint_proto="udp",
+            vpn_dns=VPN_RESOLVER,
+            address4=f"{CLIENT_TUNNEL4}/{TUNNEL4.split('/')[1]}",
+            address6=f"{CLIENT_TUNNEL6}/{TUNNEL6.split('/')[1]}" if ipv6 else "",
+        )
+
 
 def write_wireguard_client(
     folder: Path, interface: str, client: KeyPair, server_public: str, *, ipv6: bool
 ) -> Tunnel:
     """A complete wg-quick file `<interface>.conf`, without a DNS line, and its facts."""
-    address4 = f"{CLIENT_TUNNEL4}/{TUNNEL4.split('/')[1]}"
-    address6 = f"{CLIENT_TUNNEL6}/{TUNNEL6.split('/')[1]}" if ipv6 else ""
-    addresses = ", ".join(a for a in (address4, address6) if a)
-    allowed = "0.0.0.0/0, ::/0" if ipv6 else "0.0.0.0/0"
     config = folder / f"{interface}.conf"
+    tunnel = Tunnel.for_lab("wireguard", interface, config, WIREGUARD_PORT, ipv6=ipv6)
+    addresses = ", ".join(a for a in (tunnel.address4, tunnel.address6) if a)
+    allowed = "0.0.0.0/0, ::/0" if ipv6 else "0.0.0.0/0"
     config.write_text(
         "[Interface]\n"
         f"PrivateKey = {client.private}\n"
@@ -78,14 +92,4 @@ def write_wireguard_client(
         "PersistentKeepalive = 25\n"
     )
     config.chmod(0o600)
-    return Tunnel(
-        kind="wireguard",
-        interface=interface,
-        config=config,
-        endpoint_ip=VPN_ENDPOINT,
-        endpoint_port=WIREGUARD_PORT,
-        endpoint_proto="udp",
-        vpn_dns=VPN_RESOLVER,
-        address4=address4,
-        address6=address6,
-    )
+    return tunnel
