@@ -22,8 +22,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reports import load_report, render_report
-from reports.model import LEAK_CLASSES
+from conformance.cases import LEAK_CLASSES
+from reports import load_results, render_report
 
 
 def synthetic_run(subjects: int, cases: int, packets: int, seed: int = 1) -> dict[str, Any]:
@@ -67,10 +67,11 @@ def synthetic_run(subjects: int, cases: int, packets: int, seed: int = 1) -> dic
                     "evidence": {
                         "trigger_at": trigger,
                         "events": [
-                            {"t": 0.0, "event": "boot"},
-                            {"t": 0.4, "event": "connect"},
-                            {"t": 0.9, "event": "connected"},
-                            {"t": trigger, "event": "crash"},
+                            {"t": 0.0, "kind": "boot", "text": "boot"},
+                            {"t": 0.4, "kind": "hook", "text": "connect hook"},
+                            {"t": 0.9, "kind": "tunnel-up", "text": "tunnel up"},
+                            {"t": trigger, "kind": "trigger", "text": "crash"},
+                            {"t": trigger, "kind": "tunnel-down", "text": "tunnel down"},
                         ],
                         "packets": pk,
                         "leaked": leaked,
@@ -92,7 +93,7 @@ def main() -> None:
     data = synthetic_run(args.subjects, args.cases, args.packets)
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         start = time.perf_counter()
-        report = load_report(data)
+        report = load_results(data)
         loaded = time.perf_counter()
         cpu = _cpu()
         render_report(report, tmp, jobs=args.jobs)

@@ -2,80 +2,126 @@
 
     python -m conformance.gate results.json --must-pass reference --must-leak none
 
-A subject given with --must-pass must have PASS in every case it ran. A
-subject given with --must-leak is a positive control: it must LEAK in every
-case that declares it among the subjects it catches, which proves the probes
-were sent and seen, so that the other subjects' "no packet seen" can be
-trusted. Exit 0 when both hold, 1 when not, 2 on bad input.
+A subject given with --must-pass must have exactly one result, a PASS, for
+every case of the run's profile: a case missing (a run that died half-way) or
+run twice fails the gate. A subject given with --must-leak is a positive
+control: it must have exactly one result, a LEAK, for every case that declares
+it among the subjects it catches, which proves the probes were sent and seen,
+so that the other subjects' "no packet seen" can be trusted. Exit 0 when both
+hold, 1 when not, 2 on bad input (one line on stderr).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import defaultdict
 from pathlib import Path
+from typing import NoReturn
 
-from conformance.cases import BY_ID
+from conformance.cases import BY_ID, PROFILES, for_profile
+from conformance.results import CaseResult, Results, ResultsError, load_results, summary_line
 
 
-def check(results: list[dict], must_pass: list[str], must_leak: list[str]) -> list[str]:
+def check(results: Results, must_pass: list[str], must_leak: list[str]) -> list[str]:
     """Every way the run falls short, one line each."""
-    by_subject: dict[str, dict[str, dict]] = defaultdict(dict)
-    for result in results:
-        by_subject[result["subject"]][result["case"]] = result
+    ran = _by_subject(results.results)
+    profile = results.run.profile
+    cases = for_profile(profile) if profile in PROFILES else None
     problems = []
     for name in must_pass:
-        if not by_subject.get(name):
-            problems.append(f"{name}: no results")
-        for case, result in sorted(by_subject.get(name, {}).items()):
-            if result["verdict"] != "PASS":
-                problems.append(f"{name} {case}: {result['verdict']} ({result['reason']})")
+        expected = None if cases is None else [c.id for c in cases]
+        problems += _complete(name, ran.get(name), expected, profile)
+        for case, found in sorted(ran.get(name, {}).items()):
+            problems += [
+                f"{name} {case}: {r.verdict} ({_one_line(r.reason)})"
+                for r in found
+                if r.verdict != "PASS"
+            ]
     for name in must_leak:
-        ran = by_subject.get(name, {})
-        if not ran:
-            problems.append(f"{name}: no results")
-        for case, result in sorted(ran.items()):
-            expected = case in BY_ID and name in BY_ID[case].catches
-            if expected and result["verdict"] != "LEAK":
-                problems.append(
-                    f"{name} {case}: {result['verdict']}, but this control must leak here "
-                    f"({result['reason']})"
-                )
+        expected = None if cases is None else [c.id for c in cases if name in c.catches]
+        problems += _complete(name, ran.get(name), expected, profile)
+        for case, found in sorted(ran.get(name, {}).items()):
+            if case in BY_ID and name in BY_ID[case].catches:
+                problems += [
+                    f"{name} {case}: {r.verdict}, but this control must leak here "
+                    f"({_one_line(r.reason)})"
+                    for r in found
+                    if r.verdict != "LEAK"
+                ]
     return problems
 
 
-def summary(results: list[dict]) -> list[str]:
-    by_subject: dict[str, list[dict]] = defaultdict(list)
+def _by_subject(results: list[CaseResult]) -> dict[str, dict[str, list[CaseResult]]]:
+    by_subject: dict[str, dict[str, list[CaseResult]]] = defaultdict(lambda: defaultdict(list))
     for result in results:
-        by_subject[result["subject"]].append(result)
-    lines = []
-    for name, ran in sorted(by_subject.items()):
-        passed = sum(r["verdict"] == "PASS" for r in ran)
-        failed = sorted({r["leak_class"] for r in ran if r["verdict"] == "LEAK"})
-        errors = sum(r["verdict"] in ("ERROR", "BROKEN") for r in ran)
-        line = f"{name}: passed {passed} of {len(ran)} cases"
-        if failed:
-            line += f"; leaks in: {', '.join(failed)}"
-        if errors:
-            line += f"; {errors} broken or in error"
-        lines.append(line)
-    return lines
+        by_subject[result.subject][result.case].append(result)
+    return by_subject
+
+
+def _complete(
+    name: str,
+    ran: dict[str, list[CaseResult]] | None,
+    expected: list[str] | None,
+    profile: str,
+) -> list[str]:
+    """Where `name` lacks exactly one result per expected case (None: the profile is unknown)."""
+    if not ran:
+        return [f"{name}: no results"]
+    problems = [
+        f"{name} {case}: {len(found)} results, expected one"
+        for case, found in sorted(ran.items())
+        if len(found) > 1
+    ]
+    if expected is None:
+        problems.append(
+            f"{name}: the run's profile {profile!r} is not one of {', '.join(PROFILES)}, "
+            "so the gate cannot tell whether every case ran"
+        )
+    else:
+        problems += [
+            f"{name} {case}: no result (the run stopped before it, or did not select it)"
+            for case in expected
+            if case not in ran
+        ]
+    return problems
+
+
+def summary(results: Results) -> list[str]:
+    """Each subject's line, worded and counted as the report's summary is."""
+    ran: dict[str, list[CaseResult]] = defaultdict(list)
+    for result in results.results:
+        ran[result.subject].append(result)
+    return [
+        summary_line(name, found, results.run.leak_classes) for name, found in sorted(ran.items())
+    ]
+
+
+def _one_line(text: str) -> str:
+    # A reason can hold a command's output; the gate's lines stay lines.
+    return " ".join(text.split())
+
+
+USAGE = "python -m conformance.gate RESULTS.json [--must-pass SUBJECT] [--must-leak SUBJECT]"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line like every other failure, instead of argparse's usage block.
+        print(f"gate: {message} (usage: {USAGE})", file=sys.stderr)
+        sys.exit(2)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m conformance.gate", description=__doc__.splitlines()[0]
-    )
+    parser = _Parser(prog="python -m conformance.gate", description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path)
     parser.add_argument("--must-pass", action="append", default=[], metavar="SUBJECT")
     parser.add_argument("--must-leak", action="append", default=[], metavar="SUBJECT")
     args = parser.parse_args(argv)
     try:
-        results = json.loads(args.results.read_text())["results"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        print(f"gate: cannot read results from {args.results}: {exc}", file=sys.stderr)
+        results = load_results(args.results)
+    except ResultsError as exc:
+        print(f"gate: {exc}", file=sys.stderr)
         return 2
     for line in summary(results):
         print(line)

@@ -1,7 +1,9 @@
 """`python -m reports RESULTS.json --out DIR`: render the HTML report.
 
 Prints the index.html path as the last line. Bad input is one line on stderr
-(`reports: <what>`) and exit status 2, never a traceback.
+(`reports: <what>`) and exit status 2, never a traceback. A pcap the report
+will not copy (outside the results file's folder, not a regular file) is one
+line on stderr too, and the case is rendered without it: exit status 0.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ import os
 import sys
 from typing import NoReturn
 
-from reports.model import ReportError
-from reports.render import render_report
+from conformance.results import ResultsError
+from reports.render import ReportError, render_report
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         index = render_report(args.results, args.out, jobs=max(1, args.jobs))
-    except ReportError as exc:
+    except (ResultsError, ReportError) as exc:
         print(f"reports: {exc}", file=sys.stderr)
         return 2
     print(index)

@@ -1,6 +1,7 @@
 """Open the report in headless Chromium from file://: it renders, with no console errors.
 
-Skipped, with the reason, where `chromium` is not on PATH (Debian package `chromium`).
+Skipped, with the reason, where `chromium` is not on PATH (Debian package `chromium`);
+failed instead when `CI` is set, so that CI cannot pass without the browser.
 """
 
 from __future__ import annotations
@@ -16,13 +17,21 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from conformance.results import subject_folder
 from tests.reports.support import Page
 
 CHROMIUM = shutil.which("chromium")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not on PATH")
 
 # Chromium logs page console messages to stderr as INFO:CONSOLE lines.
 CONSOLE = re.compile(r":CONSOLE[:(]|Uncaught")
+
+
+@pytest.fixture(autouse=True)
+def _chromium_is_there() -> None:
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not on PATH, and CI is set: install the Debian package")
+        pytest.skip("chromium is not on PATH")
 
 
 def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -99,7 +108,7 @@ def test_index_renders_in_chromium(report_dir, run_data, tmp_path):
 
 
 def test_leak_case_page_renders_in_chromium(report_dir, tmp_path):
-    page = report_dir / "cases" / "none" / "crash.sigkill.html"
+    page = report_dir / "cases" / subject_folder("none") / "crash.sigkill.html"
     dom, _ = _open(tmp_path, page)
     assert "LEAK 12" in dom
     assert dom.count('<path class="layer') >= 3 and '<rect class="bar leak-bar"' in dom

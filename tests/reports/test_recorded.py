@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from scapy.utils import rdpcap
 
+from conformance.results import subject_folder
 from reports import render_report
 from tests.reports.support import Page
 
@@ -42,18 +43,24 @@ def test_every_result_has_its_cell_and_page(rendered: Path, recorded: dict) -> N
         if expected == "LEAK":
             expected = f"LEAK {result['leaks']}"
         assert cells[(result["subject"], result["case"])] == expected
-        assert (rendered / "cases" / result["subject"] / f"{result['case']}.html").is_file()
+        assert _page_path(rendered, result).is_file()
+
+
+def _page_path(rendered: Path, result: dict) -> Path:
+    return rendered / "cases" / subject_folder(result["subject"]) / f"{result['case']}.html"
 
 
 def test_leaked_rows_and_pcaps_match_the_capture(rendered: Path, recorded: dict) -> None:
-    leaks = [r for r in recorded["results"] if r["verdict"] == "LEAK"]
-    assert leaks, "the recorded run has no LEAK to check"
-    for result in leaks:
-        page = Page(rendered / "cases" / result["subject"] / f"{result['case']}.html")
+    assert any(r["verdict"] == "LEAK" for r in recorded["results"]), "no LEAK to check"
+    assert any(r["verdict"] == "PASS" for r in recorded["results"]), "no PASS to check"
+    for result in recorded["results"]:
+        page = Page(_page_path(rendered, result))
         wire_leaks = len(result["evidence"]["leaked"])
-        if wire_leaks:
-            assert len(page.table("leaked").body_rows()) == wire_leaks
-        pcap = rendered / "pcaps" / result["subject"] / f"{result['case']}.pcap"
+        # Every result, leaking or not: one row per leaked packet, no table without one.
+        tables = [t for t in page.tables if "leaked" in t.attrs.get("class", "").split()]
+        assert sum(len(t.body_rows()) for t in tables) == wire_leaks
+        assert len(tables) == (1 if wire_leaks else 0)
+        pcap = rendered / "pcaps" / subject_folder(result["subject"]) / f"{result['case']}.pcap"
         # Every packet the oracle classified is in the pcap the page links to.
         assert len(rdpcap(str(pcap))) >= len(result["evidence"]["packets"])
         links = [unquote(urlsplit(link).path) for link in page.links()]

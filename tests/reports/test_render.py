@@ -10,8 +10,10 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from conformance.results import ResultsError, parse_results, subject_folder
 from reports import render_report
-from reports.render import LEAKED_ROWS_CAP
+from reports.case_page import LEAKED_ROWS_CAP
+from tests.reports.conftest import DATA
 from tests.reports.support import Page
 
 
@@ -20,7 +22,7 @@ def _verdict_text(r: dict[str, Any]) -> str:
 
 
 def _case_page(out: Path, r: dict[str, Any]) -> Path:
-    return out / "cases" / r["subject"] / f"{r['case']}.html"
+    return out / "cases" / subject_folder(r["subject"]) / f"{r['case']}.html"
 
 
 def test_every_result_has_a_cell_with_its_verdict_as_text(report_dir, run_data):
@@ -33,7 +35,7 @@ def test_every_result_has_a_cell_with_its_verdict_as_text(report_dir, run_data):
             cells.setdefault(subject, []).append((text, attrs.get("class", "")))
     links = {e.attrs["href"]: e for e in index.find("a") if e.attrs["href"].startswith("cases/")}
     for r in run_data["results"]:
-        href = f"cases/{r['subject']}/{r['case']}.html"
+        href = f"cases/{subject_folder(r['subject'])}/{r['case']}.html"
         assert href in links, href
         assert _case_page(report_dir, r).is_file()
         assert (_verdict_text(r), f"v v-{r['verdict'].lower()}") in cells[r["subject"]]
@@ -176,14 +178,13 @@ def test_pcaps_are_copied_and_linked(report_dir, run_data):
             for r in run_data["results"]
             if (r["subject"], r["case"]) == (subject, "crash.sigkill")
         )
-        copied = report_dir / "pcaps" / subject / "crash.sigkill.pcap"
+        copied = report_dir / "pcaps" / subject_folder(subject) / "crash.sigkill.pcap"
         source = Path(__file__).parent / "data" / r["evidence"]["pcap"]
         assert copied.read_bytes() == source.read_bytes()
-        assert (
-            f"../../pcaps/{subject}/crash.sigkill.pcap" in Page(_case_page(report_dir, r)).links()
-        )
+        href = f"../../pcaps/{subject_folder(subject)}/crash.sigkill.pcap"
+        assert href in Page(_case_page(report_dir, r)).links()
     # A pcap the run recorded but which is gone is reported, not linked.
-    missing = Page(report_dir / "cases" / "none" / "tunnel.disconnect.html")
+    missing = Page(report_dir / "cases" / subject_folder("none") / "tunnel.disconnect.html")
     assert not [link for link in missing.links() if link.endswith(".pcap")]
     assert "was not found" in missing.text
 
@@ -221,7 +222,7 @@ def test_timeline_svg_has_bars_markers_and_axes(report_dir, run_data):
 
 
 def test_result_with_no_evidence_has_no_timeline(report_dir):
-    page = Page(report_dir / "cases" / "blocks-all" / "crash.sigkill.html")
+    page = Page(report_dir / "cases" / subject_folder("blocks-all") / "crash.sigkill.html")
     assert not page.find("rect", "bar") and not page.find("path", "layer")
     assert "No packets or events were recorded" in page.text
     assert "No pcap was recorded" in page.text
@@ -260,6 +261,7 @@ def _one_leaky_run(n_leaks: int) -> dict[str, Any]:
                 "subject": "many",
                 "case": "crash.sigkill",
                 "verdict": "LEAK",
+                "reason": f"{n_leaks} packets outside the tunnel",
                 "leaks": n_leaks,
                 "evidence": {
                     "trigger_at": 0.5,
@@ -273,7 +275,7 @@ def _one_leaky_run(n_leaks: int) -> dict[str, Any]:
 
 def test_leaked_table_is_capped_with_a_note(tmp_path):
     render_report(_one_leaky_run(LEAKED_ROWS_CAP + 123), tmp_path)
-    page = Page(tmp_path / "cases" / "many" / "crash.sigkill.html")
+    page = Page(tmp_path / "cases" / subject_folder("many") / "crash.sigkill.html")
     assert len(page.table("leaked").body_rows()) == LEAKED_ROWS_CAP
     assert "and 123 more, see the pcap" in page.text
     junit = ET.parse(tmp_path / "junit.xml").getroot()
@@ -284,23 +286,24 @@ def test_minimal_results_render(tmp_path):
     """Only the identifying keys: no run block, no evidence, no titles."""
     data = {
         "results": [
-            {"subject": "s", "case": "dns.app-resolver", "verdict": "ERROR"},
-            {"subject": "s", "case": "custom.thing", "verdict": "PASS", "evidence": None},
+            {"subject": "s", "case": "dns.app-resolver", "verdict": "ERROR", "reason": ""},
+            {"subject": "s", "case": "custom.thing", "verdict": "PASS", "reason": ""},
         ]
     }
+    data["results"][1]["evidence"] = None
     index = Page(render_report(data, tmp_path))
     groups = [text for tag, text, _ in index.table("matrix").rows[0] if tag == "th"]
     assert groups == ["dns", "custom"]  # no order from the run: as they first appear
-    assert (tmp_path / "cases" / "s" / "custom.thing.html").is_file()
+    assert (tmp_path / "cases" / subject_folder("s") / "custom.thing.html").is_file()
 
 
 def test_the_run_orders_the_leak_classes(tmp_path):
     data = {
         "run": {"leak_classes": ["crash", "dns"]},
         "results": [
-            {"subject": "s", "case": "custom.thing", "verdict": "PASS"},
-            {"subject": "s", "case": "dns.app-resolver", "verdict": "PASS"},
-            {"subject": "s", "case": "crash.sigkill", "verdict": "PASS"},
+            {"subject": "s", "case": "custom.thing", "verdict": "PASS", "reason": ""},
+            {"subject": "s", "case": "dns.app-resolver", "verdict": "PASS", "reason": ""},
+            {"subject": "s", "case": "crash.sigkill", "verdict": "PASS", "reason": ""},
         ],
     }
     index = Page(render_report(data, tmp_path))
@@ -310,14 +313,33 @@ def test_the_run_orders_the_leak_classes(tmp_path):
 
 def test_names_cannot_escape_the_output_directory(tmp_path, run_data):
     data = copy.deepcopy(run_data)
-    data["results"] = data["results"][:1]
+    data["results"] = [r for r in data["results"] if r["case"] == "crash.sigkill"][:1]
     data["results"][0]["subject"] = "../../evil"
-    data["results"][0]["case"] = "../x/y"
     out = tmp_path / "out"
-    render_report(data, out)
+    render_report(parse_results(data, DATA), out)  # its pcap is relative to DATA
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert all(out in p.parents for p in written)
     assert not (tmp_path / "evil").exists()
+    assert (out / "pcaps" / subject_folder("../../evil") / "crash.sigkill.pcap").is_file()
+    # A case is an id, not a path: the reader refuses anything else.
+    data["results"][0]["case"] = "../x/y"
+    with pytest.raises(ResultsError, match="not a case id"):
+        render_report(data, tmp_path / "out2")
+
+
+def test_subjects_whose_names_clean_alike_keep_their_own_pages(tmp_path, run_data):
+    data = copy.deepcopy(run_data)
+    (one,) = [r for r in data["results"] if (r["subject"], r["case"]) == ("none", "crash.sigkill")]
+    data["results"] = [
+        {**one, "subject": "vendor a", "verdict": "PASS", "reason": "no leak (vendor a)"},
+        {**one, "subject": "vendor_a", "reason": "leaked (vendor_a)"},
+    ]
+    render_report(parse_results(data, DATA), tmp_path)
+    pages = [Page(_case_page(tmp_path, r)) for r in data["results"]]
+    assert _case_page(tmp_path, data["results"][0]) != _case_page(tmp_path, data["results"][1])
+    assert "no leak (vendor a)" in pages[0].text and "leaked (vendor_a)" in pages[1].text
+    pcaps = sorted(p.parent.name for p in (tmp_path / "pcaps").rglob("*.pcap"))
+    assert pcaps == sorted(subject_folder(r["subject"]) for r in data["results"])
 
 
 def test_parallel_render_writes_the_same_files(tmp_path, run_data):
