@@ -1,6 +1,6 @@
 """Subjects: the kill switches under test, as folders with a subject.toml.
 
-The contract is public (DESIGN.md, "The subject contract"): third parties
+The contract is public (README, and docs/design.md "The subject contract"): third parties
 write these, so every mistake in one is reported in one line, never a
 traceback.
 """
@@ -14,13 +14,13 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netns.errors import LabError
-from netns.host import CommandResult
 from netns.lab import UPLINK, VPN_KINDS, Lab
 
 BUILTIN = Path(__file__).parent / "subjects"
+CHECKOUT = Path(__file__).resolve().parents[1]
 HOOKS = ("connect", "disconnect", "boot", "crash")
 HOOK_TIMEOUT = 30.0
+OUTPUT_KEPT = 1 << 20  # bytes of a hook's output, from its end
 
 
 class SubjectError(Exception):
@@ -108,13 +108,36 @@ def load(name_or_path: str) -> Subject:
     return Subject(data["name"], data["summary"].strip(), vpn, folder, dict(hooks))
 
 
+def hook_python() -> Path:
+    """The interpreter hooks get as PYTHON."""
+    return Path(os.environ.get("LEAKCERT_PYTHON", sys.executable))
+
+
+def shared_folders(subject: Subject) -> tuple[Path, ...]:
+    """What of the machine, beyond its system folders, a subject's hooks may read.
+
+    Their own folder; the interpreter's environment (a virtualenv, say); and
+    leakcert's packages from the checkout, for `"$PYTHON" -m enforcer` and the
+    foils (the packages only: the checkout may hold results).
+    """
+    python = hook_python()
+    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    # A virtualenv's interpreter is <env>/bin/python, wherever it links to.
+    prefixes |= {str(python.parent.parent), str(python.resolve().parent.parent)}
+    system = ("/usr", "/bin", "/sbin", "/lib")
+    shared = [subject.folder]
+    shared += sorted(Path(p) for p in prefixes if p != "/" and not p.startswith(system))
+    shared += sorted(p for p in CHECKOUT.iterdir() if (p / "__init__.py").is_file())
+    return tuple(shared)
+
+
 def hook_environment(lab: Lab) -> dict[str, str]:
-    """The KS_* variables every hook gets (DESIGN.md's table)."""
+    """The KS_* variables every hook gets (the README's table)."""
     tunnel = lab.tunnel
     return {
         "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
-        "PYTHON": os.environ.get("LEAKCERT_PYTHON", sys.executable),
-        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "PYTHON": str(hook_python()),
+        "PYTHONPATH": str(CHECKOUT),
         "KS_TUNNEL_CONFIG": str(tunnel.config),
         "KS_TUNNEL_IF": tunnel.interface,
         "KS_ENDPOINT_IP": tunnel.endpoint_ip,
@@ -130,25 +153,41 @@ def hook_environment(lab: Lab) -> dict[str, str]:
 
 
 def run_hook(lab: Lab, subject: Subject, hook: str, timeout: float = HOOK_TIMEOUT) -> HookRun:
-    """Run one hook on the client, in the subject's cgroup, from the subject's folder.
+    """Run one hook in the client's sandbox, from the subject's folder.
 
-    Raises HookFailed (with the hook's output) when it fails or times out.
+    It runs in its own cgroup, `lab.subject_cgroup.child(hook)`, so what it
+    leaves running is the subject's. Its output goes to a log in the lab's
+    logs (`hooks/<hook>-<n>.log`); what it wrote up to its end, or its
+    timeout, is kept (its last MiB, bad bytes replaced).
+    Raises HookFailed (with that output) when it fails or times out.
     """
-    command = subject.hooks[hook]
+    sandbox = lab.client_sandbox(shared_folders(subject))
+    log = _hook_log(lab, hook)
     start = time.monotonic()
-    try:
-        result: CommandResult = lab.client.run(
-            "cd %s && exec /bin/sh -c %s 2>&1",
-            subject.folder,
-            command,
-            check=False,
-            timeout=timeout,
-            env=hook_environment(lab),
-            cgroup=lab.subject_cgroup,
-        )
-        run = HookRun(hook, result.rc, result.stdout, time.monotonic() - start)
-    except LabError:
-        run = HookRun(hook, None, "", time.monotonic() - start)
+    code = sandbox.run(
+        subject.hooks[hook],
+        cwd=subject.folder,
+        env=hook_environment(lab),
+        cgroup=lab.subject_cgroup.child(hook),
+        output=log,
+        timeout=timeout,
+    )
+    run = HookRun(hook, code, _tail(log), time.monotonic() - start)
     if run.exit != 0:
         raise HookFailed(run)
     return run
+
+
+def _tail(log: Path) -> str:
+    """The end of a hook's output (a hook may write gigabytes before its timeout), as text."""
+    with open(log, "rb") as output:
+        output.seek(max(0, output.seek(0, os.SEEK_END) - OUTPUT_KEPT))
+        return output.read().decode(errors="replace")
+
+
+def _hook_log(lab: Lab, hook: str) -> Path:
+    """A new log for this run of `hook`: connect-1.log, connect-2.log after a reboot, ..."""
+    folder = lab.logdir / "hooks"
+    folder.mkdir(exist_ok=True)
+    runs = len(list(folder.glob(f"{hook}-*.log")))
+    return folder / f"{hook}-{runs + 1}.log"

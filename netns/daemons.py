@@ -27,17 +27,32 @@ REQUIRED_TOOLS = {
     "turnserver": "coturn",
     "chronyd": "chrony",
     "sysctl": "procps",
+    # The subject's sandbox (netns.sandbox).
+    "bwrap": "bubblewrap",
+    "nsenter": "util-linux",
+    "setpriv": "util-linux",
 }
 
 
 OPENVPN_TOOLS = {"openvpn": "openvpn", "openssl": "openssl"}
+SBIN = ("/usr/sbin", "/sbin")
 
 
 def check_tools(extra: dict[str, str] | None = None) -> None:
-    """Fail with one line naming the first missing tool and its Debian package."""
+    """Fail with one line naming the first missing tool and its Debian package.
+
+    A tool counts only if it is on the PATH: that is where the lab's commands
+    look for it (one elsewhere would fail later, as an exec error).
+    """
     for tool, package in (REQUIRED_TOOLS | (extra or {})).items():
-        if shutil.which(tool) is None and not Path("/usr/sbin", tool).exists():
-            raise LabError(f"`{tool}` not found: install the Debian package {package}")
+        if shutil.which(tool) is not None:
+            continue
+        message = f"`{tool}` not found: install the Debian package {package}"
+        # `su` without `-` leaves the sbin folders off root's PATH.
+        elsewhere = [d for d in SBIN if Path(d, tool).exists()]
+        if elsewhere:
+            message += f" (or put {elsewhere[0]}, where it is, on the PATH)"
+        raise LabError(message)
 
 
 def _answers(web4: str = WEB.address4, web6: str = WEB.address6) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +77,8 @@ class Host:
                 ],
                 capture_output=True,
                 text=True,
+                # A program may print anything: bad bytes are replaced, never fatal.
+                errors="replace",
                 timeout=timeout,
                 env=env,
                 input=input,
@@ -99,7 +102,7 @@ class Host:
             self.logdir / f"{self.role}-{name}.log",
         )
 
-    def sysctl(self, settings: dict[str, object]) -> None:
+    def sysctl(self, settings: Mapping[str, object]) -> None:
         """Set sysctls (`{"net.ipv4.ip_forward": 1}`) in this namespace."""
         pairs = [f"{key}={value}" for key, value in settings.items()]
         self.run("sysctl -q -w " + " ".join(shlex.quote(p) for p in pairs))

@@ -31,7 +31,8 @@ def become_subreaper() -> None:
         raise LabError(f"prctl(PR_SET_CHILD_SUBREAPER) failed: {os.strerror(ctypes.get_errno())}")
 
 
-def _children_of(pid: int) -> list[int]:
+def children_of(pid: int) -> list[int]:
+    """The pids of `pid`'s children (all its threads')."""
     kids: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
@@ -52,7 +53,7 @@ def reap_orphans() -> list[int]:
             _LIVE_POPENS.discard(popen)
     owned = {p.pid for p in list(_LIVE_POPENS)}
     reaped = []
-    for pid in _children_of(os.getpid()):
+    for pid in children_of(os.getpid()):
         if pid in owned:
             continue
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,42 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from netns import registry, topology
+from netns import daemons, topology
 from netns.errors import LabError
 from netns.lab import Lab
-from netns.procs import become_subreaper, cgroup2_root, reap_orphans
+from netns.procs import become_subreaper, reap_orphans
+from tests.netns.support import leftovers
 
 pytestmark = pytest.mark.root
 
 REPO = Path(__file__).resolve().parents[2]
 WORKER = [sys.executable, "-m", "tests.netns.lab_worker"]
-
-
-def leftovers(lab_id: str) -> list[str]:
-    """Everything on this machine that still carries the lab's id."""
-    found = (
-        [n for n in os.listdir("/run/netns") if lab_id in n] if Path("/run/netns").exists() else []
-    )
-    if registry.ETC_NETNS.exists():
-        found += [f"/etc/netns/{n}" for n in os.listdir(registry.ETC_NETNS) if lab_id in n]
-    found += (
-        [f"/var/run/wireguard/{n}" for n in os.listdir("/var/run/wireguard") if lab_id in n]
-        if Path("/var/run/wireguard").exists()
-        else []
-    )
-    if (cgroup2_root() / "leakcert" / lab_id).exists():
-        found.append(f"cgroup {lab_id}")
-    if (registry.REGISTRY / f"{lab_id}.json").exists():
-        found.append(f"record {lab_id}")
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-            except OSError:
-                continue
-            if lab_id in cmdline:
-                found.append(f"process {pid}: {cmdline[:60]}")
-    return found
 
 
 def test_four_labs_side_by_side(tmp_path) -> None:
@@ -102,6 +76,21 @@ def test_missing_tool_is_one_line(monkeypatch, tmp_path) -> None:
     assert (
         str(error.value) == "`no-such-daemon` not found: install the Debian package no-such-package"
     )
+
+
+def test_a_tool_off_the_path_names_its_package(monkeypatch, tmp_path) -> None:
+    # dnsmasq lives in /usr/sbin: off the PATH, the lab's commands cannot run it.
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for tool in daemons.REQUIRED_TOOLS:
+        if tool != "dnsmasq":
+            (bindir / tool).symlink_to(shutil.which(tool))
+    monkeypatch.setenv("PATH", str(bindir))
+    with pytest.raises(LabError) as error, Lab(tmp_path / "lab"):
+        pass
+    message = str(error.value)
+    assert message.startswith("`dnsmasq` not found: install the Debian package dnsmasq-base")
+    assert "\n" not in message
 
 
 def test_daemon_that_fails_to_start_cleans_up(monkeypatch, tmp_path) -> None:

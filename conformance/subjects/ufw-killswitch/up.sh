@@ -1,5 +1,6 @@
 #!/bin/sh
-# The common ufw kill-switch recipe, then wg-quick up. Run under with-client-ufw.sh.
+# The common ufw kill-switch recipe, then wg-quick up. ufw writes the client's
+# own /etc/ufw (the sandbox's), which starts as the machine's.
 set -eu
 # The recipe is a one-time setup that ufw.service reloads at every boot: apply
 # it once. (Re-running `ufw default ...` on a live ufw stops the firewall,
