@@ -80,7 +80,6 @@ ROUTER_WAN4, ROUTER_WAN6 = "198.51.100.3", "2001:db8:fe::3"
 VPN_ENDPOINT = VPN_WAN4
 WIREGUARD_PORT = 51820
 OPENVPN_PORT = 1194
-OPENVPN_PORT = 1194
 TUNNEL4 = "198.18.0.0/24"
 TUNNEL6 = "2001:db8:100::/64"
 VPN_TUNNEL4, VPN_TUNNEL6 = "198.18.0.1", "2001:db8:100::1"
@@ -107,23 +106,6 @@ SERVICES = (WEB, RESOLVER, STUN, NTP)
 # Names every resolver of the lab answers by itself (no resolver forwards to another).
 DOMAIN = "leakcert.test"
 WEB_NAME = f"web.{DOMAIN}"
-
-ALLOWED_RANGES = tuple(
-    ipaddress.ip_network(n)
-    for n in (
-        "192.0.2.0/24",
-        "198.51.100.0/24",
-        "203.0.113.0/24",
-        "198.18.0.0/15",
-        "2001:db8::/32",
-    )
-)
-
-
-def is_lab_address(address: str) -> bool:
-    """True for an address inside the documentation and benchmark ranges."""
-    ip = ipaddress.ip_address(address.split("/")[0])
-    return any(ip in net for net in ALLOWED_RANGES if net.version == ip.version)
 
 
 @dataclass(frozen=True)

@@ -40,9 +40,9 @@ def wireguard_keypair() -> KeyPair:
 
 @dataclass(frozen=True)
 class Tunnel:
-    """What a subject is told about its tunnel (the KS_* facts of DESIGN.md)."""
+    """What a subject is told about its tunnel (the KS_* facts of the subject contract)."""
 
-    kind: str  # "wireguard" (OpenVPN will be a second kind)
+    kind: str  # "wireguard" or "openvpn"
     interface: str
     config: Path
     endpoint_ip: str
@@ -51,10 +51,6 @@ class Tunnel:
     vpn_dns: str
     address4: str
     address6: str  # "" when the tunnel carries no IPv6
-
-    @property
-    def ipv6(self) -> bool:
-        return bool(self.address6)
 
     @classmethod
     def for_lab(cls, kind: str, interface: str, config: Path, port: int, *, ipv6: bool) -> Tunnel:
