@@ -1,6 +1,6 @@
 """The pytest plugin that runs the suite: `pytest conformance --subject NAME_OR_PATH`.
 
-Options: --subject (repeatable; default: reference), --profile seed|strict|always-on,
+Options: --subject (repeatable; default: reference), --profile seed|always-on,
 --results results.json (the run's results, with the pcaps kept beside it).
 One test per (subject, case), with a marker per leak class.
 """
@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from conformance.cases import LEAK_CLASSES, PROFILES, for_profile
+from conformance.subject import SubjectError, load
 
 RESULT_KEY = "leakcert_result"
 
@@ -40,6 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for leak_class in LEAK_CLASSES:
         config.addinivalue_line("markers", f"{leak_class}: cases of the {leak_class} leak class")
     if not hasattr(config, "workerinput"):
+        _refuse_namesakes(config.getoption("subject"))
         config.pluginmanager.register(ResultsWriter(config), "leakcert-results")
 
 
@@ -56,6 +58,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         for case in for_profile(config.getoption("profile"))
     ]
     metafunc.parametrize(("subject_ref", "case"), params)
+
+
+def _refuse_namesakes(refs: list[str]) -> None:
+    """Two subjects of one name would share their results: refuse before any case runs."""
+    named: dict[str, str] = {}
+    for ref in refs:
+        try:
+            name = load(ref).name
+        except SubjectError:
+            continue  # its every case is an ERROR with the reason
+        if name in named:
+            raise pytest.UsageError(
+                f"--subject {ref} and --subject {named[name]} are both named {name!r}:"
+                " give each subject its own name"
+            )
+        named[name] = ref
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Foils: deliberately flawed kill switches, one flaw each.
+"""Foils: deliberately flawed kill switches, one flaw each. Longer than 400 lines
+because each flaw is a small kill switch of its own, read best beside the others.
 
 A case is worth something only if it fails on a subject that has the flaw it
 looks for. Each folder `conformance/subjects/foil-*` is a subject whose hooks
@@ -23,7 +24,16 @@ catches it catches that flaw and nothing else:
   the kernel drops them when the client dies;
 - reconnect: on a network change, a lost tunnel interface or a dead server it
   lifts its rules and takes the tunnel down, and waits for the network to
-  settle before reconnecting.
+  settle before reconnecting;
+- cleanup: a cleanup handler that outlives the client removes the rules when
+  the tunnel's process dies (the client is the tunnel's process: its `crash`
+  hook kills that, and the handler lives on);
+- reopen: 200-500 ms after any link or IPv4 route change it re-opens the
+  firewall for a moment while it "refreshes" its rules (a delayed, short
+  window that only the stream catches);
+- nonatomic: on every reconnect (a network change or a lost tunnel) it
+  rebuilds its rules the way shell scripts do: flush, add the rules one
+  command at a time under an accepting policy, then set the policy to drop.
 """
 
 from __future__ import annotations
@@ -39,7 +49,20 @@ import time
 from pathlib import Path
 
 TABLE = "foil"
-FLAWS = ("no-ipv6", "dns-anywhere", "server-ip", "no-boot", "watcher", "owner-rules", "reconnect")
+FLAWS = (
+    "no-ipv6",
+    "dns-anywhere",
+    "server-ip",
+    "no-boot",
+    "watcher",
+    "owner-rules",
+    "reconnect",
+    "cleanup",
+    "reopen",
+    "nonatomic",
+)
+# Foils with a daemon of their own beside the tunnel, started at connect.
+DAEMON_FLAWS = ("watcher", "reconnect", "cleanup", "reopen", "nonatomic")
 # How long the reconnect foil waits for the network to settle with its rules lifted.
 SETTLE = 5.0
 # The watcher foil looks once a second and believes a missing tunnel on the second look.
@@ -48,6 +71,9 @@ WATCH_MISSES = 2
 # The reconnect foil's health check of the tunnel.
 HEALTH_PERIOD = 0.5
 HEALTH_FAILURES = 2
+# The reopen foil: how long after a change it refreshes, and how long its rules are gone.
+REOPEN_DELAY = 0.3
+REOPEN_WINDOW = 0.1
 
 
 def env(name: str) -> str:
@@ -198,13 +224,18 @@ def connect(flaw: str) -> None:
         apply(ruleset(flaw))
     tunnel_up(flaw)
     use_vpn_resolver()
-    if flaw in ("watcher", "reconnect"):
+    if flaw in DAEMON_FLAWS:
         spawn(flaw, flaw)
+
+
+def crash(flaw: str) -> None:
+    """The cleanup foil's client dies: its tunnel's process, and nothing else."""
+    os.kill(tunnel_pid(), signal.SIGKILL)
 
 
 def disconnect(flaw: str) -> None:
     # The user disconnects: a client stops watching its tunnel before it goes.
-    if flaw in ("watcher", "reconnect"):
+    if flaw in DAEMON_FLAWS:
         os.kill(int(pidfile(flaw).read_text()), signal.SIGTERM)
     config = env("KS_TUNNEL_CONFIG")
     if flaw == "server-ip":
@@ -276,6 +307,79 @@ def reconnect(flaw: str, ready_fd: str) -> None:
             changes.get()
 
 
+def tunnel_pid() -> int:
+    """The pid of wireguard-go serving this client's tunnel interface."""
+    tunnel = env("KS_TUNNEL_IF").encode()
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv[0].endswith(b"wireguard-go") and tunnel in argv[1:]:
+            return int(proc.name)
+    raise SystemExit(f"foil: no wireguard-go for {env('KS_TUNNEL_IF')}")
+
+
+def cleanup(flaw: str, ready_fd: str) -> None:
+    """When the tunnel's process dies, "clean up": remove the rules (fail open)."""
+    import select
+
+    pidfd = os.pidfd_open(tunnel_pid())
+    signal_ready(ready_fd)
+    select.select([pidfd], [], [])
+    lift()
+
+
+def reopen(flaw: str, ready_fd: str) -> None:
+    """After any link or IPv4 route change, refresh the rules: wait, lift, wait, apply."""
+    import select
+
+    from pyroute2 import IPRoute
+    from pyroute2.netlink.rtnl import RTMGRP_IPV4_ROUTE, RTMGRP_LINK
+
+    with IPRoute() as ipr:
+        ipr.bind(groups=RTMGRP_LINK | RTMGRP_IPV4_ROUTE)
+        signal_ready(ready_fd)
+        while True:
+            ipr.get()
+            time.sleep(REOPEN_DELAY)
+            # This refresh covers what changed up to now; what changes during it gets another.
+            while select.select([ipr], [], [], 0)[0]:
+                ipr.get()
+            lift()
+            time.sleep(REOPEN_WINDOW)
+            apply(ruleset(flaw))
+
+
+def nonatomic(flaw: str, ready_fd: str) -> None:
+    """Reconnect on a network change or a lost tunnel, rebuilding the rules one by one."""
+    changes: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=watch_links, args=(changes, ready_fd), daemon=True).start()
+    while True:
+        changes.get()
+        # This reconnect covers what changed up to now; what changes during it gets another.
+        while not changes.empty():
+            changes.get()
+        rebuild_rules(flaw)
+        if subprocess.run(
+            ["ip", "link", "show", env("KS_TUNNEL_IF")], capture_output=True
+        ).returncode:
+            wg_quick("up", env("KS_TUNNEL_CONFIG"))
+
+
+def rebuild_rules(flaw: str) -> None:
+    """Flush, then add back one command at a time, dropping only at the end (not atomic)."""
+    lift()
+    rules = ruleset(flaw)
+    for rule in rules:
+        rule = rule.replace("policy drop", "policy accept")
+        subprocess.run(["nft", *rule.split()], check=True)
+    for chain in ("output", "input"):
+        subprocess.run(
+            ["nft", "chain", "inet", TABLE, chain, "{", "policy", "drop", ";", "}"], check=True
+        )
+
+
 def watch_links(changes: queue.Queue[str], ready_fd: str) -> None:
     """Report every carrier or IPv4 address change of the uplink, and the tunnel's end."""
     from pyroute2 import IPRoute
@@ -300,8 +404,15 @@ def watch_links(changes: queue.Queue[str], ready_fd: str) -> None:
                     changes.put(f"carrier {carrier}")
 
 
-COMMANDS = {"boot": boot, "connect": connect, "disconnect": disconnect}
-DAEMONS = {"hold": hold, "watcher": watcher, "reconnect": reconnect}
+COMMANDS = {"boot": boot, "connect": connect, "disconnect": disconnect, "crash": crash}
+DAEMONS = {
+    "hold": hold,
+    "watcher": watcher,
+    "reconnect": reconnect,
+    "cleanup": cleanup,
+    "reopen": reopen,
+    "nonatomic": nonatomic,
+}
 
 
 def main(argv: list[str]) -> int:
@@ -312,7 +423,10 @@ def main(argv: list[str]) -> int:
         if argv[0] in DAEMONS and len(argv) == 3:
             DAEMONS[argv[0]](argv[1], argv[2])
             return 0
-    print(f"usage: python -m conformance.foils {{boot|connect|disconnect}} {{{','.join(FLAWS)}}}")
+    print(
+        "usage: python -m conformance.foils {boot|connect|disconnect|crash}"
+        f" {{{','.join(FLAWS)}}}"
+    )
     return 2
 
 

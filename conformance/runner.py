@@ -1,36 +1,42 @@
 """Running one case against one subject, from an empty lab to a verdict.
 
-    boot hook -> link up, DHCP -> connect hook -> is the tunnel usable?
-    -> trigger, with probes at each of its steps -> capture proven complete
-    -> oracles (wire, and DNS lock where the case asks) -> verdict.decide
+    capture starts -> boot hook, link up, DHCP -> connect hook -> stream starts
+    -> is the tunnel usable? -> trigger, with probes at each of its steps
+    -> settle window -> stream stops -> capture proven complete
+    -> conformance.judge.judge -> CaseResult
 
 The capture runs from before the boot hook to the end, so every frame the
-client sent during the case is judged.
+client sent during the case is judged. Anything that goes wrong on the way
+(a hook that fails, a lab fault, a capture that cannot be proven complete)
+is an ERROR: no path reaches PASS without the judge.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conformance import probes
-from conformance import subject as subjects
+from conformance.case_run import CaseRun
 from conformance.cases import Case
-from conformance.subject import HOOK_TIMEOUT, HookFailed, HookRun, Subject, SubjectError
+from conformance.judge import Judgement, Verdict, judge
+from conformance.phases import Phases
+from conformance.subject import HOOK_TIMEOUT, HookFailed, HookRun, SubjectError, load
 from conformance.triggers import TRIGGERS
-from conformance.verdict import Verdict, decide
 from netns import topology
-from netns.capture import read_frames
-from netns.dnslock import dns_lock_leaks, parse_query_log
+from netns.capture import read_wire
+from netns.dnslock import DnsQuery, parse_query_log
 from netns.errors import LabError
 from netns.lab import Lab
-from netns.oracle import PacketClass, classify
+from netns.monitor import LinkMonitor
+from netns.oracle import ClassifiedPacket, PacketClass
+from netns.stream import StreamSummary
 
-REPO = Path(__file__).resolve().parents[1]
+# The timeline needs the traffic's shape, not every tunnel frame of a stream:
+# at most one frame per class in each slice of this many seconds (leaks: all).
+TIMELINE_SLICE = 0.01
 
 
 @dataclass
@@ -42,9 +48,15 @@ class CaseResult:
     case: Case
     verdict: Verdict
     reason: str
-    leaks: int = 0
+    leaked_packets: int = 0
+    dns_leaks: int = 0
     duration: float = 0.0
     evidence: dict = field(default_factory=dict)
+
+    @property
+    def leaks(self) -> int:
+        """Leaked packets and DNS queries together."""
+        return self.leaked_packets + self.dns_leaks
 
     def to_json(self) -> dict:
         return {
@@ -55,82 +67,15 @@ class CaseResult:
             "title": self.case.title,
             "description": self.case.description,
             "requirement": self.case.requirement,
+            "limitations": self.case.stated_limitations,
             "verdict": self.verdict.value,
             "reason": self.reason,
             "leaks": self.leaks,
+            "leaked_packets": self.leaked_packets,
+            "dns_leaks": self.dns_leaks,
             "duration": round(self.duration, 3),
             "evidence": self.evidence,
         }
-
-
-class CaseRun:
-    """A case in progress: the lab, the subject, and the evidence gathered so far."""
-
-    def __init__(
-        self, lab: Lab, subject: Subject, case: Case, hook_timeout: float = HOOK_TIMEOUT
-    ) -> None:
-        self.lab = lab
-        self.hook_timeout = hook_timeout
-        self.subject = subject
-        self.case = case
-        self.t0 = time.time()
-        self.events: list[dict] = []
-        self.hooks: list[HookRun] = []
-        self.probes: list[dict] = []
-        self.trigger_at: float | None = None
-
-    def mark(self, event: str) -> None:
-        now = time.time() - self.t0
-        if self.trigger_at is None and not event.startswith(("boot", "connect", "link up")):
-            self.trigger_at = now
-        self.events.append({"t": round(now, 6), "event": event})
-
-    def hook(self, name: str) -> None:
-        try:
-            self.hooks.append(subjects.run_hook(self.lab, self.subject, name, self.hook_timeout))
-        except HookFailed as failed:
-            self.hooks.append(failed.run)
-            raise
-
-    def boot(self) -> None:
-        """A boot: the subject's boot hook with every link down, then link up and DHCP."""
-        if self.subject.has("boot"):
-            self.hook("boot")
-        self.lab.client_boot()
-
-    def crash(self) -> None:
-        self.mark("VPN client crashes")
-        if self.subject.has("crash"):
-            self.hook("crash")
-        self.lab.kill_subject()
-
-    def wait(self, seconds: float) -> None:
-        """Let time pass inside the case's window (the event under test is time itself)."""
-        time.sleep(seconds)
-
-    def probe(self, names: tuple[str, ...] | list[str]) -> dict:
-        """The client's applications send the named probes at once; their outcomes."""
-        result = self.lab.client.run(
-            "python3 -m conformance.probes " + " ".join(names),
-            timeout=30,
-            env={
-                "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
-                "PYTHONPATH": str(REPO),
-                probes.VPN_PORT_ENV: str(self.lab.tunnel.endpoint_port),
-                probes.LAN_GATEWAY_ENV: self.lab.lan.gateway4,
-            },
-        )
-        outcome = json.loads(result.stdout)
-        self.probes.append({"t": round(time.time() - self.t0, 6), "outcomes": outcome})
-        return outcome
-
-
-def error_result(
-    subject: str, summary: str, case: Case, reason: str, start: float, **evidence
-) -> CaseResult:
-    return CaseResult(
-        subject, summary, case, Verdict.ERROR, reason, 0, time.time() - start, evidence
-    )
 
 
 def run_case(
@@ -142,14 +87,14 @@ def run_case(
 ) -> CaseResult:
     """Run `case` on the subject named (or found at) `subject_ref`; never raises for bad input."""
     start = time.time()
+    phases = Phases()
     try:
-        subject = subjects.load(subject_ref)
+        subject = load(subject_ref)
     except SubjectError as exc:
-        return error_result(subject_ref, "", case, str(exc), start)
+        return CaseResult(subject_ref, "", case, Verdict.ERROR, str(exc), duration=0.0)
     workdir.mkdir(parents=True, exist_ok=True)
     pcap = workdir / "wire.pcap"
     run: CaseRun | None = None
-    broken = None
     try:
         with Lab(
             workdir / "lab",
@@ -158,86 +103,191 @@ def run_case(
             boot_client=False,
             vpn=subject.vpn,
         ) as lab:
-            run = CaseRun(lab, subject, case, hook_timeout)
+            run = CaseRun(lab, subject, case, hook_timeout, phases)
             lab.start_capture(pcap)
+            monitor = LinkMonitor(lab.client.namespace, (lab.tunnel.interface,)).start()
             run.t0 = time.time()
-            run.mark("boot")
-            run.boot()
-            run.hook("connect")
-            run.mark("connected")
-            health = run.probe(["http"])["http"]
-            if not health["ok"]:
-                web = f"http://{topology.WEB.address4}/"
-                broken = f"connected, but {web} got no answer: {health['detail']}"
-            else:
-                for _ in TRIGGERS[case.trigger](run):
-                    run.probe(case.probes)
-            lab.stop_capture()
-            facts = lab.wire_facts()
-            logs = [(lab.resolver.log, topology.RESOLVER.address4)]
-            logs += [(d.log, lan) for lan, d in lab.lan_resolvers().items()]
-            queries = []
-            for log, resolver in logs:
-                queries += parse_query_log(log.read_text(errors="replace"), resolver)
-    except HookFailed as failed:
-        return error_result(
-            subject.name,
-            subject.summary,
-            case,
-            failed.run.summary,
-            start,
-            hooks=[_hook_json(h) for h in run.hooks] if run else [],
+            phases.end("build")
+            try:
+                broken = _act(run)
+                stream = lab.stop_stream()
+                facts = lab.wire_facts()
+                sysctls = lab.client_sysctls()
+                lab.stop_capture()
+            finally:
+                _record_tunnel(run, monitor)
+            queries = _dns_queries(lab)
+            phases.end("stop")
+        phases.end("teardown")
+    except (HookFailed, LabError) as exc:
+        reason = exc.run.summary if isinstance(exc, HookFailed) else str(exc)
+        return _error(subject.name, subject.summary, case, reason, start, run)
+    except Exception as exc:  # a fault of ours is an ERROR: a verdict is never lost
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        reason = (
+            f"leakcert fault: {type(exc).__name__}: {exc}"
+            f" (at {Path(where.filename).name}:{where.lineno})"
         )
-    except LabError as exc:
-        hooks = [_hook_json(h) for h in run.hooks] if run else []
-        return error_result(subject.name, subject.summary, case, str(exc), start, hooks=hooks)
+        return _error(subject.name, subject.summary, case, reason, start, run)
 
-    packets = classify(read_frames(pcap), facts)
-    leaked = [p for p in packets if p.klass is PacketClass.LEAK]
-    dns_leaks = dns_lock_leaks(queries, {topology.VPN_RESOLVER}) if case.dns_lock else []
-    verdict, reason = decide(wire_leaks=len(leaked), dns_leaks=len(dns_leaks), broken=broken)
+    try:
+        judgement = judge(
+            read_wire(pcap),
+            facts,
+            queries,
+            case,
+            trigger_at=run.trigger_at,
+            started=run.t0,
+            broken=broken,
+        )
+    except Exception as exc:  # frames the subject crafted must not cost a verdict either
+        reason = f"the capture could not be judged: {type(exc).__name__}: {exc}"
+        return _error(subject.name, subject.summary, case, reason, start, run)
+    phases.end("judge")
     if keep_pcap is not None:
         keep_pcap.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(pcap, keep_pcap)
     evidence = {
+        "phases": phases.seconds,
         "pcap": str(keep_pcap or pcap),
-        "trigger_at": run.trigger_at,
-        "events": run.events,
-        "packets": [{"t": round(p.t - run.t0, 6), "class": p.klass.value} for p in packets],
-        "leaked": [
-            {
-                "t": round(p.t - run.t0, 6),
-                "src": p.src,
-                "dst": p.dst,
-                "proto": p.proto,
-                "summary": p.summary,
-            }
-            for p in leaked
-        ],
-        "dns_leaks": [_query_json(q, run.t0) for q in dns_leaks],
-        "hooks": [_hook_json(h) for h in run.hooks],
-        "probes": run.probes,
+        **_run_evidence(run),
+        "stream": _stream_json(stream),
+        "sysctls": sysctls,
+        **_judgement_evidence(judgement, run),
     }
     return CaseResult(
         subject.name,
         subject.summary,
         case,
-        verdict,
-        reason,
-        len(leaked) + len(dns_leaks),
+        judgement.verdict,
+        judgement.reason,
+        len(judgement.leaked),
+        len(judgement.dns_leaks),
         time.time() - start,
         evidence,
     )
+
+
+def _act(run: CaseRun) -> str | None:
+    """Boot, connect, the trigger with its probes, the settle window; why it is broken, if so."""
+    phases = run.phases
+    run.boot()
+    phases.end("boot")
+    run.connect()
+    run.lab.start_stream()
+    run.event("hook", "the stream starts")
+    health = run.probe(["http"])["http"]
+    phases.end("connect")
+    if not health["ok"]:
+        return f"connected, but http://{topology.WEB.address4}/ got no answer: {health['detail']}"
+    for _ in TRIGGERS[run.case.trigger](run):
+        run.probe(run.case.probes)
+    if run.trigger_at is None:
+        raise LabError(f"trigger {run.case.trigger} never marked itself")
+    phases.end("trigger")
+    run.settle()
+    phases.end("settle")
+    return None
+
+
+def _record_tunnel(run: CaseRun, monitor: LinkMonitor) -> None:
+    """The tunnel interface's ups and downs, from the client's kernel, on the timeline."""
+    for change in monitor.stop():
+        kind = "tunnel-up" if change.state == "up" else "tunnel-down"
+        run.event(kind, f"{change.ifname} {change.state}", change.t)
+    run.events.sort(key=lambda e: e["t"])
+
+
+def _dns_queries(lab: Lab) -> list[DnsQuery]:
+    logs = [(lab.resolver.log, topology.RESOLVER.address4)]
+    logs += [(d.log, lan) for lan, d in lab.lan_resolvers().items()]
+    queries = []
+    for log, resolver in logs:
+        queries += parse_query_log(log.read_text(errors="replace"), resolver)
+    return queries
+
+
+def _error(
+    name: str, summary: str, case: Case, reason: str, start: float, run: CaseRun | None
+) -> CaseResult:
+    evidence = _run_evidence(run) if run else {}
+    return CaseResult(
+        name, summary, case, Verdict.ERROR, reason, duration=time.time() - start, evidence=evidence
+    )
+
+
+def _run_evidence(run: CaseRun) -> dict:
+    t0 = run.t0
+    return {
+        "trigger_at": round(run.trigger_at - t0, 6) if run.trigger_at else None,
+        "settle": run.case.settle,
+        "events": run.events,
+        "hooks": [_hook_json(h) for h in run.hooks],
+        "probes": run.probes,
+    }
+
+
+def _judgement_evidence(judgement: Judgement, run: CaseRun) -> dict:
+    t0, trigger_at = run.t0, run.trigger_at or run.t0
+    counts: dict[str, int] = {}
+    for packet in judgement.packets:
+        counts[packet.klass.value] = counts.get(packet.klass.value, 0) + 1
+    return {
+        "counts": counts,
+        "packets": [
+            {"t": round(p.t - t0, 6), "class": p.klass.value} for p in _thin(judgement.packets)
+        ],
+        "leaked": [_leaked_json(p, t0, trigger_at) for p in judgement.leaked],
+        "window": judgement.window.to_json() if judgement.window else None,
+        "dns_leaks": [_query_json(q, t0) for q in judgement.dns_leaks],
+    }
+
+
+def _thin(packets: tuple[ClassifiedPacket, ...]) -> list[ClassifiedPacket]:
+    seen: set[tuple[str, int]] = set()
+    kept = []
+    for packet in packets:
+        key = (packet.klass.value, int(packet.t / TIMELINE_SLICE))
+        if packet.klass is PacketClass.LEAK or key not in seen:
+            seen.add(key)
+            kept.append(packet)
+    return kept
+
+
+def _leaked_json(packet: ClassifiedPacket, t0: float, trigger_at: float) -> dict:
+    stream = packet.stream
+    return {
+        "t": round(packet.t - t0, 6),
+        "src": packet.src,
+        "dst": packet.dst,
+        "proto": packet.proto,
+        "summary": packet.summary,
+        "stream": (
+            {"seq": stream.seq, "sent_ms": round((stream.sent - trigger_at) * 1000, 1)}
+            if stream
+            else None
+        ),
+    }
+
+
+def _stream_json(stream: StreamSummary) -> dict:
+    return {
+        "rate": stream.rate,
+        "destinations": list(stream.destinations),
+        "packets": stream.packets,
+        "sent": stream.sent,
+        "refused": stream.refused,
+        "seconds": stream.seconds,
+    }
 
 
 def _hook_json(run: HookRun) -> dict:
     return {"hook": run.hook, "exit": run.exit, "output": run.output[-20000:]}
 
 
-def _query_json(query, t0: float) -> dict:
-    t = query.time - t0 if isinstance(query.time, float) else None
+def _query_json(query: DnsQuery, t0: float) -> dict:
     return {
-        "t": t,
+        "t": query.time - t0,
         "resolver": query.resolver,
         "client": query.client,
         "name": query.name,

@@ -1,8 +1,8 @@
 """One test per (subject, case): the verdict must be PASS.
 
-Where a verdict comes from: conformance.runner.run_case gathers the evidence,
-netns.oracle classifies every captured frame, netns.dnslock reads the
-resolvers' logs, and conformance.verdict.decide turns them into the verdict.
+Where a verdict comes from, in the order it happens: `run_case`
+(conformance/runner.py) runs the case and gathers the evidence, and
+`judge` (conformance/judge.py) decides the verdict from it.
 """
 
 from __future__ import annotations
@@ -14,8 +14,11 @@ import pytest
 
 from conformance.cases import Case
 from conformance.conftest import RESULT_KEY
+from conformance.judge import Verdict
+from conformance.results import subject_folder
 from conformance.runner import run_case
-from conformance.verdict import Verdict
+from conformance.subject import SubjectError
+from conformance.subject import load as load_subject
 
 
 def test_case(
@@ -26,12 +29,21 @@ def test_case(
     record_property,
     request: pytest.FixtureRequest,
 ) -> None:
-    subject_name = Path(subject_ref).name
-    keep = results_dir / "pcaps" / subject_name / f"{case.id}.pcap" if results_dir else None
+    # The folder follows the subject's own name (two refs ending alike stay apart); a
+    # subject that does not load is reported by run_case, and its ref names the folder.
+    try:
+        subject_name = load_subject(subject_ref).name
+    except (SubjectError, OSError):
+        subject_name = subject_ref
+    keep = (
+        results_dir / "pcaps" / subject_folder(subject_name) / f"{case.id}.pcap"
+        if results_dir
+        else None
+    )
     timeout = request.config.getoption("hook_timeout")
     result = run_case(subject_ref, case, tmp_path, keep_pcap=keep, hook_timeout=timeout)
     record = result.to_json()
-    if results_dir and keep:
+    if results_dir and keep and "pcap" in record["evidence"]:
         record["evidence"]["pcap"] = str(keep.relative_to(results_dir))
     record_property(RESULT_KEY, json.dumps(record))
     if result.verdict is not Verdict.PASS:

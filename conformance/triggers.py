@@ -1,9 +1,11 @@
-"""Triggers: the events under test, each built from the lab's primitives.
+"""Triggers: the events under test, each built from the verbs of a running case.
 
-A trigger is a generator over a running case: it acts, and at every `yield`
-the runner makes the client's applications send their probes, so traffic is
-on the wire at the moments a kill switch is weakest (right after the event,
-before a slow watcher can react, before a frozen client wakes).
+A trigger is a generator over a `CaseRun`: it marks itself (`run.trigger`),
+acts, and at every `yield` the runner makes the client's applications send
+their probes, so that application traffic is on the wire at the moments a
+kill switch is weakest (right after the event, before a slow watcher can
+react, before a frozen client wakes). The stream runs all the while, and
+after the last act the case keeps watching for its settle window.
 """
 
 from __future__ import annotations
@@ -12,117 +14,121 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from conformance.runner import CaseRun
+    from conformance.case_run import CaseRun
 
 Trigger = Callable[["CaseRun"], Iterator[None]]
 
-# The routes a third-party program or a rogue DHCP server claims: together they
-# beat any default route, the VPN's included (TunnelVision uses the same trick).
-SPLIT_DEFAULT = ["0.0.0.0/1", "128.0.0.0/1"]
 # How long the VPN server stays silent before the case looks again: long enough
 # for a client that tears its tunnel down on a dead peer to have done so.
 SERVER_SILENCE = 3.0
 
 
 def connected(run: CaseRun) -> Iterator[None]:
-    """Nothing happens: the tunnel is up."""
+    run.trigger("nothing happens: the tunnel is up")
     yield
 
 
-def crash(run: CaseRun) -> Iterator[None]:
-    run.crash()
+def crash_client(run: CaseRun) -> Iterator[None]:
+    run.trigger("the VPN client dies")
+    run.crash_client()
+    yield
+
+
+def crash_tunnel(run: CaseRun) -> Iterator[None]:
+    run.trigger("the tunnel's process dies")
+    run.crash_tunnel()
+    yield
+
+
+def crash_everything(run: CaseRun) -> Iterator[None]:
+    run.trigger("every process of the subject dies")
+    run.crash_everything()
     yield
 
 
 def tunnel_removed(run: CaseRun) -> Iterator[None]:
-    run.mark("tunnel interface deleted")
-    run.lab.client.run("ip link del %s", run.lab.tunnel.interface)
+    run.trigger("the tunnel interface is deleted")
+    run.remove_tunnel_interface()
     yield
 
 
 def server_unreachable(run: CaseRun) -> Iterator[None]:
-    run.mark("VPN server stops answering")
-    run.lab.vpn_unreachable(True)
+    run.trigger("the VPN server stops answering")
+    run.silence_server()
     yield
-    run.wait(SERVER_SILENCE)
+    run.wait(SERVER_SILENCE, f"the server stays silent {SERVER_SILENCE:g} s")
     yield
 
 
 def disconnect(run: CaseRun) -> Iterator[None]:
-    run.hook("disconnect")
+    run.trigger("the user disconnects")
+    run.disconnect()
     yield
 
 
 def wifi_reconnect(run: CaseRun) -> Iterator[None]:
-    run.mark("Wi-Fi lost")
-    run.lab.carrier(False)
-    run.mark("Wi-Fi back")
-    run.lab.carrier(True)
+    run.trigger("Wi-Fi lost")
+    run.carrier(False)
+    run.carrier(True)
     yield
-    run.lab.dhcp.renew()
-    run.mark("DHCP lease renewed")
+    run.renew_lease()
     yield
 
 
 def sleep_wake(run: CaseRun) -> Iterator[None]:
-    run.mark("sleep: the VPN client is frozen, the link drops")
-    run.lab.freeze_subject()
-    run.lab.carrier(False)
-    run.mark("wake: the link comes back before the VPN client runs")
-    run.lab.carrier(True)
-    run.lab.dhcp.renew()
+    run.trigger("sleep: the VPN client is frozen, the link drops")
+    run.freeze()
+    run.carrier(False)
+    run.carrier(True)
+    run.renew_lease()
     yield
-    run.lab.thaw_subject()
-    run.mark("the VPN client runs again")
+    run.thaw()
+    run.event("link", "wake: the VPN client runs again")
     yield
 
 
 def adapter_reset(run: CaseRun) -> Iterator[None]:
-    run.mark("adapter reset")
-    run.lab.adapter_reset()
+    run.trigger("the network adapter resets")
+    run.reset_adapter()
     yield
 
 
 def router_reboot(run: CaseRun) -> Iterator[None]:
-    run.mark("router reboots")
-    run.lab.router_reboot()
+    run.trigger("the router reboots")
+    run.reboot_router()
     yield
 
 
 def roam(run: CaseRun) -> Iterator[None]:
-    run.mark("roam to another network")
-    run.lab.roam("lan2")
+    run.trigger("roam to another network")
+    run.roam("lan2")
     yield
 
 
 def routes_rewritten(run: CaseRun) -> Iterator[None]:
-    run.mark("another program rewrites the routes")
-    run.lab.inject_routes(SPLIT_DEFAULT)
-    run.lab.delete_routes(run.lab.tunnel.interface)
+    run.trigger("another program rewrites the routes")
+    run.rewrite_routes()
     yield
 
 
 def option121(run: CaseRun) -> Iterator[None]:
-    run.mark("DHCP server pushes option 121 routes")
-    run.lab.push_option121([*SPLIT_DEFAULT, "203.0.113.0/24"])
+    run.trigger("the DHCP server pushes option 121 routes")
+    run.push_option121(["0.0.0.0/1", "128.0.0.0/1", "203.0.113.0/24"])
     yield
 
 
 def reboot(run: CaseRun) -> Iterator[None]:
-    run.mark("reboot")
-    run.lab.client_reboot()
+    run.trigger("the computer reboots")
+    run.reboot_client()
     run.boot()
-    run.mark("link up, before the VPN connects")
     yield
-    run.hook("connect")
-    run.mark("connected")
+    run.connect()
     yield
 
 
 def ipv6_announced(run: CaseRun) -> Iterator[None]:
-    run.mark("router starts announcing IPv6")
-    address = run.lab.set_ipv6(True)
-    run.mark(f"the client took {address}" if address else "the client took no IPv6 address")
+    run.trigger("the router starts announcing IPv6")
+    run.announce_ipv6()
     yield
 
 
@@ -130,7 +136,9 @@ TRIGGERS: dict[str, Trigger] = {
     fn.__name__: fn
     for fn in (
         connected,
-        crash,
+        crash_client,
+        crash_tunnel,
+        crash_everything,
         tunnel_removed,
         server_unreachable,
         disconnect,

@@ -150,6 +150,26 @@ def count_frames(pcap: Path) -> int:
     return frames
 
 
+@dataclass(frozen=True)
+class Frame:
+    """One captured frame: its bytes and its capture time (epoch seconds)."""
+
+    data: bytes
+    t: float
+
+
+def read_wire(pcap: Path) -> list[Frame]:
+    """The capture's frames as bytes, without the sentinel (what the judge reads)."""
+    from scapy.utils import RawPcapReader
+
+    with RawPcapReader(str(pcap)) as reader:
+        return [
+            Frame(data, meta.sec + meta.usec / 1e6)
+            for data, meta in reader
+            if not is_sentinel(data)
+        ]
+
+
 def read_frames(pcap: Path) -> list:
     """The capture's frames as scapy packets, without the sentinel."""
     # Load the layers a lab's wire carries, so frames dissect fully.

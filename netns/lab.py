@@ -3,7 +3,7 @@
     with Lab(workdir) as lab:          # client bound by DHCP, tunnel server ready
         lab.start_capture(path)
         lab.client.run("curl -s http://%s/", WEB.address4)
-        lab.link_flap()                # a primitive of a trigger
+        lab.carrier(False)             # a primitive of a trigger
         stats = lab.stop_capture()     # proven complete, or IncompleteCapture
 
 Every name carries the lab's id; what the lab creates is written to its
@@ -14,20 +14,32 @@ removes exactly that.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
+import select
 import shutil
+import signal
+import sys
 import tempfile
 from pathlib import Path
 
 from pyroute2 import netns as pyroute2_netns
 
-from netns import daemons, openvpn, registry, topology
-from netns.capture import SENTINEL_ETHERTYPE, Capture, CaptureStats, packet_socket
+from netns import daemons, openvpn, registry, sysctls, topology
+from netns.capture import (
+    SENTINEL_ETHERTYPE,
+    Capture,
+    CaptureStats,
+    IncompleteCapture,
+    packet_socket,
+)
 from netns.dhcp import DhcpClient, install_client_config
 from netns.errors import LabError
 from netns.host import Host
 from netns.oracle import Endpoint, WireFacts
 from netns.procs import Cgroup, Daemon, become_subreaper, cgroup2_root
+from netns.sandbox import Sandbox
+from netns.stream import StreamSummary
 from netns.topology import LAN1, LANS, Lan, Names
 from netns.tunnel import Tunnel, wireguard_keypair, write_wireguard_client
 from netns.wait import until
@@ -39,6 +51,8 @@ _IFF_LOWER_UP = 1 << 16
 _RTN_UNICAST = 1
 WIRE = "wire"
 WAN = "wan"
+# The stream's packets a second, in all (three per destination per round).
+STREAM_RATE = 1200.0
 
 
 class Lab:
@@ -76,8 +90,10 @@ class Lab:
         self.lan = LAN1
         self._dnsmasq: dict[str, Daemon] = {}
         self._capture: Capture | None = None
+        self._stream: Daemon | None = None
         self.dhcp: DhcpClient | None = None
         self.tunnel: Tunnel | None = None
+        self._sandbox: Sandbox | None = None
         self._built = False
 
     # ----------------------------------------------------------------- build
@@ -161,6 +177,7 @@ class Lab:
         self._wire_vpn()
         self._wire_router()
         self._wire_client()
+        sysctls.pin(self.client, [UPLINK])
         self._start_net_services()
         self._start_vpn()
         self._dnsmasq[LAN1.name] = self._start_lan(LAN1)
@@ -345,9 +362,13 @@ class Lab:
 
     def teardown(self) -> None:
         """Remove everything this lab created; safe to call twice, and after a failed build."""
+        if self._stream is not None:
+            self._stream.stop()
+            self._stream = None
         if self._capture is not None:
             self._capture.abort()
             self._capture = None
+        self._end_sandbox()
         if self._built:
             self.record.release()
             self._built = False
@@ -361,7 +382,14 @@ class Lab:
 
     def client_mac(self) -> str:
         with self.client.iproute() as ipr:
-            return ipr.get_links(ifname=UPLINK)[0].get_attr("IFLA_ADDRESS")
+            links = ipr.get_links(ifname=UPLINK)
+        if not links:
+            raise LabError(f"the client's uplink `{UPLINK}` is gone (deleted on the client)")
+        return links[0].get_attr("IFLA_ADDRESS")
+
+    def client_sysctls(self) -> dict[str, str]:
+        """The client's pinned kernel network settings as they are now (`netns.sysctls`)."""
+        return sysctls.read(self.client, [UPLINK])
 
     def client_addresses(self, family: int = 2) -> list[str]:
         """The client's usable addresses on its uplink (2 = IPv4, 10 = IPv6; global scope).
@@ -458,8 +486,81 @@ class Lab:
         """A frame the client sends last; when it is in the pcap, so is all before it."""
         mac = bytes.fromhex(self.client_mac().replace(":", ""))
         frame = b"\xff" * 6 + mac + SENTINEL_ETHERTYPE.to_bytes(2, "big") + payload
-        with packet_socket(self.client.namespace, UPLINK) as sock:
-            sock.send(frame.ljust(60, b"\0"))
+        try:
+            with packet_socket(self.client.namespace, UPLINK) as sock:
+                sock.send(frame.ljust(60, b"\0"))
+        except OSError as exc:
+            # Without the sentinel the capture cannot be proven complete: no verdict.
+            raise IncompleteCapture(f"cannot send the sentinel frame: {exc.strerror}") from None
+
+    # ------------------------------------------------------------- stream
+
+    def stream_destinations(self) -> tuple[str, ...]:
+        """Where the stream sends: internet hosts, the VPN server off its port, the LANs."""
+        return (
+            topology.WEB.address4,
+            topology.STUN.address4,
+            topology.NTP.address4,
+            topology.WEB.address6,
+            topology.STUN.address6,
+            topology.VPN_ENDPOINT,
+            *(lan.gateway4 for lan in LANS.values()),
+            # A broadcast leaves at once; a packet to a host waits for ARP, which a
+            # link that just came back may take a second to answer.
+            *(str(ipaddress.ip_network(lan.prefix4).broadcast_address) for lan in LANS.values()),
+            *(lan.gateway6 for lan in LANS.values()),
+        )
+
+    def start_stream(self, rate: float = STREAM_RATE) -> None:
+        """The client's applications send `netns.stream` from now until stop_stream().
+
+        Its processes are the lab's, not the subject's: a crash, a freeze or the
+        client's reboot never stops it.
+        """
+        if self._stream is not None:
+            raise LabError("a stream is already running")
+        self._stream_rate = rate
+        checkout = Path(__file__).resolve().parents[1]
+        self._stream = self.client.spawn(
+            "stream",
+            [
+                "env",
+                f"PYTHONPATH={checkout}",
+                sys.executable,
+                "-m",
+                "netns.stream",
+                # The client's resolv.conf itself: the one a new application reads.
+                "--resolv-conf",
+                str(registry.ETC_NETNS / self.client.namespace / "resolv.conf"),
+                str(rate),
+                *self.stream_destinations(),
+            ],
+            cgroup=self._cgroup.child("stream"),
+        )
+        self._stream.wait_for_log(r"stream ready")
+
+    def stop_stream(self) -> StreamSummary:
+        """Stop the stream and say what it sent."""
+        stream, self._stream = self._stream, None
+        if stream is None:
+            raise LabError("no stream is running")
+        stream.signal(signal.SIGTERM)
+        code = stream.wait(timeout=10)
+        last = (stream.output().strip().splitlines() or [""])[-1]
+        try:
+            counts = json.loads(last)
+        except ValueError:
+            counts = None
+        if code != 0 or not isinstance(counts, dict):
+            raise LabError(f"the stream ended badly ({code}): {last[:200]}")
+        return StreamSummary(
+            self._stream_rate,
+            self.stream_destinations(),
+            counts["packets"],
+            counts["sent"],
+            counts["refused"],
+            counts["seconds"],
+        )
 
     # ------------------------------------------------------------- primitives
 
@@ -602,6 +703,43 @@ class Lab:
         """SIGKILL to every process the subject's hooks left running."""
         self.subject_cgroup.kill()
 
+    def tunnel_processes(self) -> list[int]:
+        """The client's own tunnel processes, by pid: wireguard-go for its interface, or openvpn.
+
+        Found by the lab among the subject's processes, whatever the subject says.
+        """
+        found = []
+        for pid in self.subject_cgroup.pids():
+            try:
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            program = os.path.basename(argv[0]).decode(errors="replace")
+            if self.vpn_kind == "wireguard":
+                mine = program == "wireguard-go" and self.tunnel.interface.encode() in argv[1:]
+            else:
+                mine = program == "openvpn"
+            if mine:
+                found.append(pid)
+        return found
+
+    def kill_tunnel(self) -> list[int]:
+        """SIGKILL the client's tunnel processes (and nothing else); their pids."""
+        pids = self.tunnel_processes()
+        if not pids:
+            raise LabError(f"no {self.vpn_kind} process of the client's tunnel is running")
+        for pid in pids:
+            try:
+                pidfd = os.pidfd_open(pid)
+            except ProcessLookupError:
+                continue
+            with os.fdopen(pidfd, "rb", buffering=0) as handle:
+                signal.pidfd_send_signal(handle.fileno(), signal.SIGKILL)
+                # A pidfd becomes readable when its process has exited: the event, not a poll.
+                if not select.select([handle], [], [], 10)[0]:
+                    raise LabError(f"the tunnel's process {pid} did not die of SIGKILL")
+        return pids
+
     def client_reboot(self) -> None:
         """Wipe the client's network stack as a reboot does; the wire and its capture stay.
 
@@ -610,7 +748,12 @@ class Lab:
         (a boot brings it up: `client_boot`). The state folder survives, the run
         folder is emptied.
         """
+        # The power goes first: nothing leaves while the rules are being wiped
+        # (the stream, the lab's applications, keeps sending through a reboot).
+        with self.client.iproute() as ipr:
+            ipr.link("set", index=ipr.link_lookup(ifname=UPLINK)[0], state="down")
         self._cgroup.child("client").kill()
+        self._end_sandbox()
         if self.dhcp is not None:
             self.dhcp.forget_process()
         client = self.client
@@ -638,10 +781,36 @@ class Lab:
             " ip -4 rule add priority 32767 table default;"
             " ip -6 rule add priority 32766 table main",
         )
-        client.sysctl({"net.ipv4.conf.all.src_valid_mark": 0})
+        sysctls.pin(client, [UPLINK])
         (registry.ETC_NETNS / client.namespace / "resolv.conf").write_text("")
         shutil.rmtree(self.run_dir)
         self.run_dir.mkdir()
+
+    def client_sandbox(self, readonly: tuple[Path, ...] = ()) -> Sandbox:
+        """The client as a subject's hooks see it (`netns.sandbox`), for this boot.
+
+        Started on first use, ended by `client_reboot`: what the hooks of one
+        boot leave running, the next hooks of that boot see. They may write the
+        state and run folders, and read the tunnel's config and `readonly`.
+        """
+        readonly = (self.tunnel.config.parent, *readonly)
+        if self._sandbox is None:
+            self._sandbox = Sandbox(
+                self.client,
+                self.workdir / "client-root",
+                self._cgroup.child("client").child("sandbox"),
+                writable=(self.state_dir, self.run_dir),
+                readonly=readonly,
+            )
+            self._sandbox.start()
+        elif self._sandbox.readonly != readonly:
+            raise LabError("one boot of the client has one sandbox: its folders cannot change")
+        return self._sandbox
+
+    def _end_sandbox(self) -> None:
+        if self._sandbox is not None:
+            self._sandbox.stop()
+            self._sandbox = None
 
     def client_boot(self) -> None:
         """The client's links come up and it asks DHCP for an address, as at boot."""

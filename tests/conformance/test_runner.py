@@ -8,14 +8,20 @@ from pathlib import Path
 
 import pytest
 
+from conformance import runner
 from conformance.cases import BY_ID
+from conformance.judge import Verdict
 from conformance.runner import run_case
-from conformance.verdict import Verdict
 from netns import registry
 
 pytestmark = pytest.mark.root
 
 BASELINE = BY_ID["connected.baseline"]
+# `none`'s connect: a tunnel without a kill switch.
+NONE_CONNECT = (
+    'echo "nameserver $KS_VPN_DNS" > /etc/resolv.conf && '
+    'WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go wg-quick up "$KS_TUNNEL_CONFIG"'
+)
 
 
 def subject(folder: Path, connect: str, extra: str = "") -> str:
@@ -46,10 +52,43 @@ def test_failing_connect_hook_is_error_with_its_output(tmp_path: Path) -> None:
     assert no_lab_left()
 
 
-def test_hanging_hook_is_error_and_the_lab_is_cleaned(tmp_path: Path) -> None:
-    ref = subject(tmp_path / "hanging", "sleep 600")
+def test_hanging_hook_is_error_with_its_output_and_the_lab_is_cleaned(tmp_path: Path) -> None:
+    ref = subject(tmp_path / "hanging", "echo waiting for the VPN service; sleep 600")
     result = run_case(ref, BASELINE, tmp_path / "work", hook_timeout=1.0)
     assert result.verdict is Verdict.ERROR and "ran past its timeout" in result.reason
+    assert result.evidence["hooks"][0]["output"] == "waiting for the VPN service\n"
+    assert no_lab_left()
+
+
+def test_a_hook_that_leaves_a_child_on_its_output_returns_at_once(tmp_path: Path) -> None:
+    # The child keeps the hook's output open for 600 s: the hook has returned all the same.
+    ref = subject(tmp_path / "child", NONE_CONNECT + "; sleep 600 & echo started")
+    result = run_case(ref, BASELINE, tmp_path / "work", hook_timeout=10.0)
+    assert result.verdict is not Verdict.ERROR, result.reason
+    assert result.evidence["hooks"][0]["exit"] == 0
+    assert result.evidence["hooks"][0]["output"].endswith("started\n")
+    # The client's kernel settings are the evidence's too (a desktop's: rp_filter 0).
+    assert result.evidence["sysctls"]["net.ipv4.conf.uplink.rp_filter"] == "0"
+    assert no_lab_left()
+
+
+def test_a_hook_that_prints_bytes_that_are_not_utf8_is_error_with_its_output(
+    tmp_path: Path,
+) -> None:
+    ref = subject(tmp_path / "bytes", r"printf 'caf\351 \377\n'; exit 3")
+    result = run_case(ref, BASELINE, tmp_path / "work")
+    assert result.verdict is Verdict.ERROR
+    assert result.reason == "connect hook exited 3: caf\ufffd \ufffd"
+    assert result.evidence["hooks"][0]["output"] == "caf\ufffd \ufffd\n"
+    assert no_lab_left()
+
+
+def test_a_hook_that_deletes_the_uplink_is_error_in_one_line(tmp_path: Path) -> None:
+    ref = subject(tmp_path / "cutter", 'ip link del "$KS_UPLINK_IF" && echo cut')
+    result = run_case(ref, BASELINE, tmp_path / "work")
+    assert result.verdict is Verdict.ERROR
+    assert "uplink" in result.reason and "\n" not in result.reason, result.reason
+    assert result.evidence["hooks"][0]["output"] == "cut\n"
     assert no_lab_left()
 
 
@@ -68,3 +107,33 @@ def test_a_subject_that_blocks_everything_is_broken(tmp_path: Path) -> None:
     result = run_case(subject(tmp_path / "wall", block_all), BASELINE, tmp_path / "work")
     assert result.verdict is Verdict.BROKEN, result.reason
     assert "got no answer" in result.reason
+
+
+def test_a_fault_of_ours_is_error_in_one_line_and_the_lab_is_cleaned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_trigger(run):
+        raise KeyError("no such primitive")
+        yield
+
+    monkeypatch.setitem(runner.TRIGGERS, BASELINE.trigger, broken_trigger)
+    # A working tunnel, so that the case reaches its trigger.
+    ref = subject(tmp_path / "plain", NONE_CONNECT)
+    result = run_case(ref, BASELINE, tmp_path / "work")
+    assert result.verdict is Verdict.ERROR, result.reason
+    assert result.reason.startswith("leakcert fault: KeyError: 'no such primitive' (at ")
+    assert "\n" not in result.reason
+    assert no_lab_left()
+
+
+def test_a_capture_the_judge_cannot_read_is_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreadable(pcap):
+        raise ValueError("truncated record")
+
+    monkeypatch.setattr(runner, "read_wire", unreadable)
+    result = run_case(subject(tmp_path / "plain", "true"), BASELINE, tmp_path / "work")
+    assert result.verdict is Verdict.ERROR
+    assert result.reason == "the capture could not be judged: ValueError: truncated record"
+    assert no_lab_left()

@@ -15,8 +15,8 @@ import pytest
 
 from conformance.cases import CASES, Case
 from conformance.foils import FLAWS
+from conformance.judge import Verdict
 from conformance.runner import run_case
-from conformance.verdict import Verdict
 
 pytestmark = pytest.mark.root
 

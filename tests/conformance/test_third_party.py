@@ -1,4 +1,5 @@
-"""Real third-party kill-switch recipes, each held to one LEAK and one PASS.
+"""Real third-party kill-switch recipes, each held to a LEAK and a PASS (or, for the
+ones with no kill switch at all, two LEAKs for different reasons).
 
 The subjects (conformance/subjects/) install or call the real tools: wg-quick
 from Debian's wireguard-tools, its man page's PostUp/PreDown iptables lines
@@ -15,18 +16,19 @@ from pathlib import Path
 import pytest
 
 from conformance.cases import BY_ID
+from conformance.judge import Verdict
 from conformance.runner import run_case
-from conformance.verdict import Verdict
 
 pytestmark = pytest.mark.root
 
 ROWS = [
-    # wg-quick alone has no kill switch: once the client dies, traffic takes the LAN.
-    ("wg-quick", "crash.sigkill", Verdict.LEAK),
-    # ...but while the tunnel is up, its fwmark routing keeps everything inside.
-    ("wg-quick", "connected.baseline", Verdict.PASS),
+    # wg-quick alone has no kill switch: once its process dies, traffic takes the LAN.
+    ("wg-quick", "crash.tunnel-process", Verdict.LEAK),
+    # ...and even while the tunnel is up, its fwmark routing leaves the LAN outside
+    # it: the stream's packets to the LAN's router and broadcast address leave.
+    ("wg-quick", "connected.baseline", Verdict.LEAK),
     # The man page's REJECT rule outlives wireguard-go, so a crash leaks nothing.
-    ("wg-quick-killswitch", "crash.sigkill", Verdict.PASS),
+    ("wg-quick-killswitch", "crash.everything", Verdict.PASS),
     # The man page's lines are iptables only: IPv6 from the LAN goes around them.
     ("wg-quick-killswitch", "ipv6.announced", Verdict.LEAK),
     # With the ip6tables pair, IPv6 announced on the LAN is rejected too.
@@ -41,13 +43,13 @@ ROWS = [
     # server's address on another port goes around the tunnel (ServerIP).
     ("openvpn", "webrtc.connected", Verdict.LEAK),
     # Its tun device goes with it when OpenVPN dies, and so do its routes.
-    ("openvpn", "crash.sigkill", Verdict.LEAK),
+    ("openvpn", "crash.tunnel-process", Verdict.LEAK),
     # The guide's rules open the server's address on its port only.
     ("openvpn-killswitch", "webrtc.connected", Verdict.PASS),
     # ...but they do not lock DNS: an app's own resolver is asked through the tunnel.
     ("openvpn-killswitch", "dns.app-resolver", Verdict.LEAK),
     # protonvpn-cli opens UDP 1194 to every address: once OpenVPN dies, it leaks.
-    ("protonvpn-cli", "crash.sigkill", Verdict.LEAK),
+    ("protonvpn-cli", "crash.tunnel-process", Verdict.LEAK),
     # Its ip6tables rules drop the LAN's IPv6 announcements and everything after.
     ("protonvpn-cli", "ipv6.announced", Verdict.PASS),
     # vpnkillswitch's script also opens UDP 1194 to every address.

@@ -1,0 +1,189 @@
+"""A case in progress: its lab, its subject, its events, and the verbs triggers use.
+
+Triggers (`conformance.triggers`) act only through these verbs, so that every
+act is an event on the case's timeline with its kind:
+
+    boot, hook        the subject's hooks and the client's boot
+    tunnel-up/-down   the client's tunnel interface, as its kernel announced it
+    trigger           the event under test (every trigger marks itself once)
+    link              the network changed (carrier, DHCP, routes, roam, IPv6)
+    wait              time passing on purpose (a silent server)
+    settle            the watch after the trigger's last act
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from conformance import probes
+from conformance.cases import Case
+from conformance.phases import Phases
+from conformance.subject import HOOK_TIMEOUT, HookFailed, HookRun, Subject, run_hook
+from netns.errors import LabError
+from netns.lab import Lab
+
+CHECKOUT = Path(__file__).resolve().parents[1]
+# The routes a third-party program or a rogue DHCP server claims: together they
+# beat any default route, the VPN's included (TunnelVision uses the same trick).
+SPLIT_DEFAULT = ["0.0.0.0/1", "128.0.0.0/1"]
+
+
+class CaseRun:
+    """One case against one subject, from the client's boot to the end of its watch."""
+
+    def __init__(
+        self,
+        lab: Lab,
+        subject: Subject,
+        case: Case,
+        hook_timeout: float = HOOK_TIMEOUT,
+        phases: Phases | None = None,
+    ) -> None:
+        self.lab = lab
+        self.phases = phases or Phases()
+        self.subject = subject
+        self.case = case
+        self.hook_timeout = hook_timeout
+        self.t0 = time.time()
+        self.events: list[dict] = []
+        self.hooks: list[HookRun] = []
+        self.probes: list[dict] = []
+        self.trigger_at: float | None = None  # epoch seconds
+
+    # ------------------------------------------------------------- record
+
+    def event(self, kind: str, text: str, at: float | None = None) -> None:
+        t = (at if at is not None else time.time()) - self.t0
+        self.events.append({"t": round(t, 6), "kind": kind, "text": text})
+
+    def trigger(self, text: str) -> None:
+        """The event under test starts now."""
+        if self.trigger_at is not None:
+            raise LabError(f"trigger marked twice ({text})")
+        self.trigger_at = time.time()
+        self.event("trigger", text, self.trigger_at)
+
+    # ------------------------------------------------------------- subject
+
+    def hook(self, name: str) -> None:
+        self.event("hook", f"{name} hook")
+        try:
+            self.hooks.append(run_hook(self.lab, self.subject, name, self.hook_timeout))
+        except HookFailed as failed:
+            self.hooks.append(failed.run)
+            raise
+
+    def boot(self) -> None:
+        """A boot: the subject's boot hook with every link down, then link up and DHCP."""
+        self.event("boot", "the client boots")
+        if self.subject.has("boot"):
+            self.hook("boot")
+        self.lab.client_boot()
+        self.event("link", "link up, DHCP lease")
+
+    def connect(self) -> None:
+        self.hook("connect")
+
+    def disconnect(self) -> None:
+        self.hook("disconnect")
+
+    def crash_client(self) -> None:
+        """The VPN client dies: its `crash` hook, or what the connect hook left running."""
+        if self.subject.has("crash"):
+            self.hook("crash")
+        else:
+            self.lab.subject_cgroup.child("connect").kill()
+
+    def crash_tunnel(self) -> None:
+        """The tunnel's own process dies, found by the lab; the rest of the subject lives."""
+        pids = self.lab.kill_tunnel()
+        self.event("hook", f"SIGKILL to the tunnel's process {', '.join(map(str, pids))}")
+
+    def crash_everything(self) -> None:
+        self.lab.kill_subject()
+
+    def freeze(self) -> None:
+        self.lab.freeze_subject()
+
+    def thaw(self) -> None:
+        self.lab.thaw_subject()
+
+    # ------------------------------------------------------------- network
+
+    def remove_tunnel_interface(self) -> None:
+        self.lab.client.run("ip link del %s", self.lab.tunnel.interface)
+
+    def silence_server(self) -> None:
+        self.lab.vpn_unreachable(True)
+
+    def carrier(self, up: bool) -> None:
+        self.lab.carrier(up)
+        self.event("link", "carrier back" if up else "carrier lost")
+
+    def renew_lease(self) -> None:
+        self.lab.dhcp.renew()
+        self.event("link", "DHCP lease renewed")
+
+    def reset_adapter(self) -> None:
+        self.lab.adapter_reset()
+        self.event("link", "adapter back up with a new lease")
+
+    def reboot_router(self) -> None:
+        self.lab.router_reboot()
+        self.event("link", "router back, new lease")
+
+    def roam(self, lan: str) -> None:
+        self.lab.roam(lan)
+        self.event("link", f"lease on {lan}")
+
+    def rewrite_routes(self) -> None:
+        self.lab.inject_routes(SPLIT_DEFAULT)
+        deleted = self.lab.delete_routes(self.lab.tunnel.interface)
+        self.event("link", f"routes {', '.join(SPLIT_DEFAULT)} added, {deleted} tunnel routes gone")
+
+    def push_option121(self, routes: list[str]) -> None:
+        self.lab.push_option121(routes)
+        self.event("link", "lease renewed with option 121 routes")
+
+    def announce_ipv6(self) -> None:
+        address = self.lab.set_ipv6(True)
+        self.event(
+            "link", f"the client took {address}" if address else "the client took no IPv6 address"
+        )
+
+    def reboot_client(self) -> None:
+        self.lab.client_reboot()
+
+    # ------------------------------------------------------------- time and traffic
+
+    def wait(self, seconds: float, why: str) -> None:
+        """Let time pass inside the case's window (the event under test is time itself)."""
+        self.event("wait", why)
+        time.sleep(seconds)
+
+    def settle(self) -> None:
+        """Watch, with the stream running, for the case's settle window."""
+        self.event("settle", f"watching {self.case.settle:g} s")
+        time.sleep(self.case.settle)
+
+    def probe(self, names: tuple[str, ...] | list[str]) -> dict:
+        """The client's applications send the named probes at once; their outcomes."""
+        result = self.lab.client.run(
+            "python3 -m conformance.probes " + " ".join(names),
+            timeout=30,
+            env={
+                "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+                "PYTHONPATH": str(CHECKOUT),
+                probes.VPN_PORT_ENV: str(self.lab.tunnel.endpoint_port),
+                probes.LAN_GATEWAY_ENV: self.lab.lan.gateway4,
+            },
+        )
+        try:
+            outcome = json.loads(result.stdout)
+        except ValueError:
+            raise LabError(f"the probes printed no result: {result.stdout[:200]!r}") from None
+        self.probes.append({"t": round(time.time() - self.t0, 6), "outcomes": outcome})
+        return outcome

@@ -1,0 +1,78 @@
+"""Watching a host's links through netlink: when an interface came, went, or lost carrier.
+
+The kernel announces every link change on RTNLGRP_LINK; a thread reads those
+announcements as they come, so the times are the kernel's order of events,
+not a poll's guess. The runner uses it to say, from the client's own kernel,
+when its tunnel interface was up and when its uplink had carrier.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+from pyroute2.netlink.rtnl import RTMGRP_LINK
+from pyroute2.netlink.rtnl.marshal import MarshalRtnl
+from pyroute2.netns import create_socket
+
+_NETLINK_ROUTE = 0
+_IFF_UP = 0x1
+_IFF_LOWER_UP = 1 << 16
+
+
+@dataclass(frozen=True)
+class LinkChange:
+    t: float  # epoch seconds, when this process read the kernel's announcement
+    ifname: str
+    state: str  # "up" (administratively up with carrier), "down", or "gone"
+
+
+class LinkMonitor:
+    """Records each change of state of the named interfaces of one namespace."""
+
+    def __init__(self, namespace: str, interfaces: tuple[str, ...]) -> None:
+        self.interfaces = interfaces
+        self.changes: list[LinkChange] = []
+        self._state: dict[str, str] = {}
+        self._sock = create_socket(namespace, socket.AF_NETLINK, socket.SOCK_RAW, _NETLINK_ROUTE)
+        self._sock.bind((0, RTMGRP_LINK))
+        self._stop_read, self._stop_write = os.pipe()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+
+    def start(self) -> LinkMonitor:
+        self._thread.start()
+        return self
+
+    def stop(self) -> list[LinkChange]:
+        """Stop reading; every change seen, in order."""
+        os.write(self._stop_write, b"x")
+        self._thread.join(timeout=5)
+        for fd in (self._stop_read, self._stop_write):
+            os.close(fd)
+        self._sock.close()
+        return list(self.changes)
+
+    def _read(self) -> None:
+        marshal = MarshalRtnl()
+        while True:
+            ready, _, _ = select.select([self._sock, self._stop_read], [], [])
+            if self._stop_read in ready:
+                return
+            data = self._sock.recv(1 << 16)
+            now = time.time()
+            for msg in marshal.parse(data):
+                name = msg.get_attr("IFLA_IFNAME")
+                if name not in self.interfaces:
+                    continue
+                if msg["event"] == "RTM_DELLINK":
+                    state = "gone"
+                else:
+                    up = msg["flags"] & _IFF_UP and msg["flags"] & _IFF_LOWER_UP
+                    state = "up" if up else "down"
+                if self._state.get(name) != state:
+                    self._state[name] = state
+                    self.changes.append(LinkChange(now, name, state))
