@@ -175,7 +175,6 @@ def _act(run: CaseRun) -> str | None:
     phases.end("boot")
     run.connect()
     run.lab.start_stream()
-    run.event("hook", "the stream starts")
     health = run.probe(["http"])["http"]
     phases.end("connect")
     if not health["ok"]:

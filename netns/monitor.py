@@ -32,7 +32,7 @@ class LinkChange:
 
 
 class LinkMonitor:
-    """Records each change of state of the named interfaces of one namespace."""
+    """Records when each named interface of one namespace goes up, and when it stops being up."""
 
     def __init__(self, namespace: str, interfaces: tuple[str, ...]) -> None:
         self.interfaces = interfaces
@@ -73,6 +73,9 @@ class LinkMonitor:
                 else:
                     up = msg["flags"] & _IFF_UP and msg["flags"] & _IFF_LOWER_UP
                     state = "up" if up else "down"
-                if self._state.get(name) != state:
-                    self._state[name] = state
+                before = self._state.get(name)
+                self._state[name] = state
+                # Only going up, and going from up: an interface is created down
+                # and then set up, and one that goes down is then deleted.
+                if (state == "up") != (before == "up"):
                     self.changes.append(LinkChange(now, name, state))
