@@ -153,6 +153,10 @@ def run_case(
         **_run_evidence(run),
         "stream": _stream_json(stream),
         "sysctls": sysctls,
+        "transcript": [
+            {"t": round(s.t - run.t0, 6), "host": s.host, "command": s.command, "exit": s.exit}
+            for s in run.lab.transcript
+        ],
         **_judgement_evidence(judgement, run),
     }
     return CaseResult(

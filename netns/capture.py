@@ -28,7 +28,6 @@ SENTINEL_MAGIC = b"leakcert-sentinel:"
 @dataclass(frozen=True)
 class CaptureStats:
     captured: int
-    received: int
     dropped: int
 
 
@@ -133,7 +132,7 @@ def _parse_stats(output: str) -> CaptureStats:
     interface = re.search(r"(\d+) packets? dropped by interface", output)
     if interface:
         dropped += int(interface.group(1))
-    return CaptureStats(number("captured"), number("received by filter"), dropped)
+    return CaptureStats(number("captured"), dropped)
 
 
 def count_frames(pcap: Path) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,17 @@ class CommandResult:
         return self.rc == 0
 
 
+@dataclass(frozen=True)
+class Step:
+    """One thing the lab made a host do: a command and its exit status (None: still
+    running, as a daemon, or stopped at its timeout)."""
+
+    t: float  # epoch seconds, when it started
+    host: str
+    command: str
+    exit: int | None
+
+
 class Host:
     """One namespace of the lab (`client`, `router`, `vpn` or `net`).
 
@@ -35,11 +47,20 @@ class Host:
     `/etc/netns/<namespace>/` files (its own resolv.conf) in place of /etc.
     """
 
-    def __init__(self, role: str, namespace: str, cgroup: Cgroup, logdir: Path) -> None:
+    def __init__(
+        self,
+        role: str,
+        namespace: str,
+        cgroup: Cgroup,
+        logdir: Path,
+        transcript: list[Step] | None = None,
+    ) -> None:
         self.role = role
         self.namespace = namespace
         self.cgroup = cgroup
         self.logdir = logdir
+        # What this host was made to do, in order, shared with the lab's other hosts.
+        self.transcript = transcript if transcript is not None else []
 
     def __repr__(self) -> str:
         return f"Host({self.role}={self.namespace})"
@@ -64,6 +85,7 @@ class Host:
         leaves behind escapes the lab.
         """
         line = command % tuple(shlex.quote(str(a)) for a in args) if args else command
+        started = time.time()
         script = 'echo 0 > "$0" && exec ip netns exec "$1" /bin/sh -c "$2"'
         try:
             proc = subprocess.run(
@@ -84,9 +106,11 @@ class Host:
                 input=input,
             )
         except subprocess.TimeoutExpired:
+            self.transcript.append(Step(started, self.role, line, None))
             raise LabError(f"{self.role}: `{line}` ran past {timeout:g}s") from None
         finally:
             reap_orphans()
+        self.transcript.append(Step(started, self.role, line, proc.returncode))
         result = CommandResult(line, proc.returncode, proc.stdout, proc.stderr)
         if check and not result.ok:
             reason = (result.stderr.strip() or result.stdout.strip() or "no output").splitlines()
@@ -95,6 +119,7 @@ class Host:
 
     def spawn(self, name: str, argv: list[str], cgroup: Cgroup | None = None) -> Daemon:
         """Start a long-running program on this host; its log is `<logdir>/<name>.log`."""
+        self.transcript.append(Step(time.time(), self.role, shlex.join(argv), None))
         return Daemon(
             f"{self.role}/{name}",
             self.argv(argv),

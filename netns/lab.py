@@ -35,7 +35,7 @@ from netns.capture import (
 )
 from netns.dhcp import DhcpClient, install_client_config
 from netns.errors import LabError
-from netns.host import Host
+from netns.host import Host, Step
 from netns.oracle import Endpoint, WireFacts
 from netns.procs import Cgroup, Daemon, become_subreaper, cgroup2_root
 from netns.sandbox import Sandbox
@@ -87,6 +87,8 @@ class Lab:
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix=f"leakcert-{self.lab_id}-"))
         self.record = registry.LabRecord.for_this_process(self.lab_id)
         self.hosts: dict[str, Host] = {}
+        # What the lab made its hosts do, in order (the evidence behind a surprise).
+        self.transcript: list[Step] = []
         self.lan = LAN1
         self._dnsmasq: dict[str, Daemon] = {}
         self._capture: Capture | None = None
@@ -170,7 +172,7 @@ class Lab:
             cgroup = self._cgroup.child(role)
             if role == "client":
                 cgroup = cgroup.child("system")
-            self.hosts[role] = Host(role, namespace, cgroup, self.logdir)
+            self.hosts[role] = Host(role, namespace, cgroup, self.logdir, self.transcript)
         install_client_config(registry.ETC_NETNS / self.client.namespace)
 
         self._wire_net()

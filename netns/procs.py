@@ -213,9 +213,6 @@ class Daemon:
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
 
-    def log_size(self) -> int:
-        return self.log.stat().st_size
-
     def signal(self, sig: int) -> None:
         if self.popen.poll() is None:
             self.popen.send_signal(sig)
