@@ -91,16 +91,22 @@ class CaseRun:
         self.hook("disconnect")
 
     def crash_client(self) -> None:
-        """The VPN client dies: its `crash` hook, or what the connect hook left running."""
+        """The VPN client dies: its `crash` hook, or what the connect hook left running.
+
+        A crash that kills nothing is not the crash the case is about: ERROR,
+        whatever the subject's hook says.
+        """
+        before = set(self.lab.subject_cgroup.pids())
         if self.subject.has("crash"):
             self.hook("crash")
         else:
             self.lab.subject_cgroup.child("connect").kill()
+        if not before - set(self.lab.subject_cgroup.pids()):
+            raise LabError("the VPN client's crash killed no process of the subject")
 
     def crash_tunnel(self) -> None:
         """The tunnel's own process dies, found by the lab; the rest of the subject lives."""
-        pids = self.lab.kill_tunnel()
-        self.event("hook", f"SIGKILL to the tunnel's process {', '.join(map(str, pids))}")
+        self.lab.kill_tunnel()
 
     def crash_everything(self) -> None:
         self.lab.kill_subject()

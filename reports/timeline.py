@@ -66,6 +66,7 @@ class Marker:
     t: float
     trigger: bool = False
     anchor: str = "start"
+    shown: bool = True  # False: no row had room; the line and its title stay
 
     @property
     def text_x(self) -> float:
@@ -274,11 +275,16 @@ def _markers(result: CaseResult, sx: float) -> tuple[list[Marker], int]:
         anchor = "end" if x + width > right_edge else "start"
         left = x - width if anchor == "end" else x
         row = next((i for i, end in enumerate(row_end) if end < left), None)
+        # A label with no room is left out rather than drawn over another (its
+        # line and title stay); the trigger's is always drawn.
+        shown = row is not None or trigger
         if row is None:
             row = min(range(LABEL_ROWS), key=lambda i: row_end[i])
-        row_end[row] = x if anchor == "end" else x + width
-        used = max(used, row + 1)
-        markers.append(Marker(round(x, 1), label, -8 - row * LABEL_ROW_H, t, trigger, anchor))
+        if shown:
+            row_end[row] = x if anchor == "end" else x + width
+            used = max(used, row + 1)
+        y = -8 - row * LABEL_ROW_H
+        markers.append(Marker(round(x, 1), label, y, t, trigger, anchor, shown))
     return markers, used
 
 

@@ -137,3 +137,12 @@ def test_a_capture_the_judge_cannot_read_is_error(
     assert result.verdict is Verdict.ERROR
     assert result.reason == "the capture could not be judged: ValueError: truncated record"
     assert no_lab_left()
+
+
+def test_a_crash_hook_that_kills_nothing_is_error(tmp_path: Path) -> None:
+    # A subject may not make its own crash a no-op and collect a PASS.
+    ref = subject(tmp_path / "immortal", NONE_CONNECT, extra="crash = 'true'\n")
+    result = run_case(ref, BY_ID["crash.client"], tmp_path / "work")
+    assert result.verdict is Verdict.ERROR
+    assert result.reason == "the VPN client's crash killed no process of the subject"
+    assert no_lab_left()

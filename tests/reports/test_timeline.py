@@ -3,6 +3,7 @@ the leak window and the legend's totals. Events are the runner's: {"t", "kind", 
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -207,3 +208,21 @@ def test_the_legend_shows_the_counted_totals(tmp_path):
 def test_malformed_counts_are_refused(counts):
     with pytest.raises(ResultsError, match="counts"):
         parse_results(_run_with_counts(counts))
+
+
+def test_crowded_labels_are_left_out_never_drawn_over_each_other():
+    # Ten events in 50 ms: the rows fill up; the trigger's label is still drawn.
+    events = [(0.1 + i * 0.005, "hook", f"event number {i}") for i in range(10)]
+    events.append((0.13, "trigger", "the VPN client dies"))
+    tl = timeline(_result([(0.0, "tunnel"), (5.0, "tunnel")], events=events, duration=5.0))
+    shown = [m for m in tl.markers if m.shown]
+    hidden = [m for m in tl.markers if not m.shown]
+    assert hidden and len(tl.markers) == 11
+    assert any(m.trigger for m in shown)
+    by_row: dict[float, list] = {}
+    for m in shown:
+        if not m.trigger:
+            by_row.setdefault(m.label_y, []).append(m)
+    for row in by_row.values():
+        spans = sorted((m.x, m.x + len(m.label) * 6.2) for m in row)
+        assert all(a_end <= b_start for (_, a_end), (b_start, _) in itertools.pairwise(spans))
