@@ -5,7 +5,7 @@ A case is worth something only if it fails on a subject that has the flaw it
 looks for. Each folder `conformance/subjects/foil-*` is a subject whose hooks
 call this module with its flaw:
 
-    python -m conformance.foils {boot|connect|disconnect} FLAW
+    python -m conformance.foils {boot|connect|disconnect|crash} FLAW
 
 Every foil is a sound kill switch (nftables, DNS locked to the VPN's resolver,
 the endpoint open on its own port only) but for its one flaw, so a case that

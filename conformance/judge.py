@@ -1,6 +1,6 @@
 """The judge: the one place a case's verdict is decided, from what the case saw.
 
-    judge(frames, facts, queries, case, trigger_at=..., broken=...) -> Judgement
+    judge(frames, facts, queries, case, trigger_at=..., started=..., broken=...) -> Judgement
 
 Its rules (docs/design.md, "The judge"):
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 import re
 import socket
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from netns.errors import LabError
 from netns.host import Host
 from netns.procs import Daemon
+from netns.wait import until
 
 # IEEE 802 "local experimental" EtherType: never a real protocol on the wire.
 SENTINEL_ETHERTYPE = 0x88B5
@@ -84,17 +84,25 @@ class Capture:
             raise LabError("capture was never started")
         token = SENTINEL_MAGIC + os.urandom(8).hex().encode()
         send_sentinel(token)
-        deadline = time.monotonic() + timeout
-        delay, seen = 0.001, 0
-        while not self._written_since(token, seen):
+        seen = 0
+        daemon = self.daemon
+
+        def arrived() -> bool:
+            nonlocal seen
+            if self._written_since(token, seen):
+                return True
             seen = max(0, self.pcap.stat().st_size - len(token))
-            if self.daemon.popen.poll() is not None or time.monotonic() > deadline:
-                self.daemon.stop()
-                raise IncompleteCapture(
-                    f"capture of {self.ifname}: the sentinel frame never arrived"
-                )
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            if daemon.popen.poll() is not None:
+                raise LabError("tcpdump exited")
+            return False
+
+        try:
+            until(f"the sentinel frame in the capture of {self.ifname}", arrived, timeout)
+        except LabError:
+            self.daemon.stop()
+            raise IncompleteCapture(
+                f"capture of {self.ifname}: the sentinel frame never arrived"
+            ) from None
         self.daemon.stop()
         self.stats = _parse_stats(self.daemon.output())
         self.daemon = None

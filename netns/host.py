@@ -11,7 +11,9 @@ from pathlib import Path
 
 from pyroute2 import IPRoute
 
+from netns import facts
 from netns.errors import LabError
+from netns.facts import Interface
 from netns.procs import Cgroup, Daemon, reap_orphans
 
 
@@ -131,6 +133,14 @@ class Host:
         """Set sysctls (`{"net.ipv4.ip_forward": 1}`) in this namespace."""
         pairs = [f"{key}={value}" for key, value in settings.items()]
         self.run("sysctl -q -w " + " ".join(shlex.quote(p) for p in pairs))
+
+    def interface(self, name: str) -> Interface:
+        """One of this host's interfaces, as its kernel sees it (`netns.facts`)."""
+        return Interface(self, name)
+
+    def routes(self, family: int = 2, table: int = 254) -> list[tuple[str, str | None]]:
+        """(destination/prefix, gateway) of this host's routes in `table` (main)."""
+        return facts.routes(self, family, table)
 
     def iproute(self) -> IPRoute:
         """A netlink socket in this namespace (close it, or use it in a with block)."""

@@ -19,9 +19,10 @@ from pyroute2.netlink.rtnl import RTMGRP_LINK
 from pyroute2.netlink.rtnl.marshal import MarshalRtnl
 from pyroute2.netns import create_socket
 
+from netns.facts import IFF_LOWER_UP
+
 _NETLINK_ROUTE = 0
 _IFF_UP = 0x1
-_IFF_LOWER_UP = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class LinkMonitor:
                 if msg["event"] == "RTM_DELLINK":
                     state = "gone"
                 else:
-                    up = msg["flags"] & _IFF_UP and msg["flags"] & _IFF_LOWER_UP
+                    up = msg["flags"] & _IFF_UP and msg["flags"] & IFF_LOWER_UP
                     state = "up" if up else "down"
                 before = self._state.get(name)
                 self._state[name] = state

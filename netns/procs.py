@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from netns.errors import LabError
+from netns.wait import until
 
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -199,19 +200,15 @@ class Daemon:
         """
         regex = re.compile(pattern)
         start = self.log_start if start is None else start
-        deadline = time.monotonic() + timeout
-        delay = 0.002
-        while True:
+
+        def matched() -> re.Match | None:
             text = self.log.read_bytes()[start:].decode(errors="replace")
-            match = regex.search(text)
-            if match:
-                return match
-            if self.popen.poll() is not None:
+            found = regex.search(text)
+            if found is None and self.popen.poll() is not None:
                 raise LabError(f"{self.name} exited ({self.popen.returncode}): {_last_line(text)}")
-            if time.monotonic() > deadline:
-                raise LabError(f"{self.name}: no {pattern!r} in its log after {timeout:g}s")
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            return found
+
+        return until(f"{pattern!r} in the log of {self.name}", matched, timeout)
 
     def signal(self, sig: int) -> None:
         if self.popen.poll() is None:

@@ -27,6 +27,9 @@ import ipaddress
 from dataclasses import dataclass
 
 HOSTS = ("client", "router", "vpn", "net")
+# Interface names: the client's only link, its router-side end, and each
+# server's link to the internet.
+UPLINK, WIRE, WAN = "uplink", "wire", "wan"
 
 
 @dataclass(frozen=True)

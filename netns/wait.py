@@ -1,8 +1,12 @@
-"""Waiting for a state of the lab to be reached, with a deadline.
+"""Waiting for a state of the lab to be reached, with a deadline: the lab's one
+wait primitive (a daemon's log line, the capture's sentinel, a link's state, a
+lease all wait through it).
 
-Where the kernel offers no event we can block on from here, a state is
-re-checked with a short, growing delay until it holds or the deadline passes;
-the deadline failing is an error naming the state, never a silent pass.
+Where the kernel or a daemon offers an event we can block on from here, the
+lab waits on that instead (a cgroup's events file, a pidfd, a pipe); where it
+does not (a file another process writes, a state read by netlink), a state is
+re-checked with a short, growing delay until it holds or the deadline passes.
+The deadline failing is an error naming the state, never a silent pass.
 """
 
 from __future__ import annotations

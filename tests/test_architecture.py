@@ -235,22 +235,7 @@ def _too_long(package: str) -> list[str]:
     return offenders
 
 
-# Known offenders outside reports/, being split by their owners. strict: once
-# they are short enough this XPASSes and fails, so the mark cannot outlive them.
-_BEING_SPLIT = {
-    "netns": "netns/lab.py is being split",
-}
-
-
-@pytest.mark.parametrize(
-    "package",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=_BEING_SPLIT[p]))
-        if p in _BEING_SPLIT
-        else p
-        for p in PACKAGES
-    ],
-)
+@pytest.mark.parametrize("package", PACKAGES)
 def test_modules_are_short(package: str) -> None:
     offenders = _too_long(package)
     assert not offenders, (

@@ -21,7 +21,7 @@ from scapy.layers.inet6 import (
 from scapy.layers.l2 import ARP, Ether
 from scapy.utils import wrpcap
 
-from netns.capture import read_frames
+from netns.capture import Frame, read_frames
 from netns.oracle import Endpoint, PacketClass, WireFacts, classify
 
 # An IGMPv3 membership report with no group records (RFC 3376, type 0x22).
@@ -190,3 +190,12 @@ def test_pcap_round_trip_and_summaries(tmp_path) -> None:
     assert packets[1].summary.endswith("STUN binding request")
     assert packets[3].summary.endswith("DHCP discover")
     assert [p.klass for p in packets] == [LEAK, LEAK, TUNNEL, LINK]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_raw_frames_land_where_dissected_ones_do(name: str) -> None:
+    # The judge reads raw frames and tells tunnel frames from their bytes alone.
+    frame, expected = CASES[name]
+    (raw,) = classify([Frame(bytes(frame), 1.5)], FACTS)
+    (dissected,) = classify([Ether(bytes(frame))], FACTS)
+    assert (raw.klass, raw.summary, raw.t) == (expected, dissected.summary, 1.5)
