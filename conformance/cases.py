@@ -44,6 +44,17 @@ FAQ = "IVPN kill switch FAQ"
 # The control and the foils that leak while merely connected (to the LAN, to
 # the VPN server's other ports): the stream shows them in every case.
 CONNECTED_LEAKERS = ("none", "foil-watcher", "foil-server-ip")
+# ...and the foils that react to a network change by opening (for a moment or
+# until they reconnect), or that let DNS out to the LAN's resolver after a renew.
+NETWORK_CHANGE_LEAKERS = (
+    *CONNECTED_LEAKERS,
+    "foil-dns-anywhere",
+    "foil-reconnect",
+    "foil-nonatomic",
+    "foil-reopen",
+)
+# ...and, when the tunnel itself is gone, the one that cleans up by removing its rules.
+TUNNEL_GONE_LEAKERS = (*NETWORK_CHANGE_LEAKERS, "foil-cleanup")
 CRASH_PROMISE = (
     f'{FAQ}: "if the VPN client, any part of the tunnel, or your desktop OS crashes, no '
     "traffic will leave the computer until IVPN Firewall is disabled manually or a new "
@@ -166,14 +177,7 @@ CASES: tuple[Case, ...] = (
         "crash_tunnel",
         "A tunnel in the kernel (WireGuard's module) has no process to kill; the lab's client "
         "runs wireguard-go.",
-        catches=(
-            *CONNECTED_LEAKERS,
-            "foil-dns-anywhere",
-            "foil-reconnect",
-            "foil-cleanup",
-            "foil-nonatomic",
-            "foil-reopen",
-        ),
+        catches=TUNNEL_GONE_LEAKERS,
     ),
     Case(
         "crash.everything",
@@ -199,14 +203,7 @@ CASES: tuple[Case, ...] = (
         "tunnel_removed",
         "The interface is deleted by another program; a tunnel that stays but stops working is "
         "tunnel.server-unreachable's.",
-        catches=(
-            *CONNECTED_LEAKERS,
-            "foil-dns-anywhere",
-            "foil-reconnect",
-            "foil-cleanup",
-            "foil-nonatomic",
-            "foil-reopen",
-        ),
+        catches=TUNNEL_GONE_LEAKERS,
     ),
     Case(
         "tunnel.server-unreachable",
@@ -242,13 +239,7 @@ CASES: tuple[Case, ...] = (
         f'{FAQ}: "Weak Wi-Fi signal which causes Wi-Fi to reconnect."',
         "wifi_reconnect",
         "Wi-Fi is the carrier of a virtual Ethernet link: there is no 802.11 association.",
-        catches=(
-            *CONNECTED_LEAKERS,
-            "foil-dns-anywhere",
-            "foil-reconnect",
-            "foil-nonatomic",
-            "foil-reopen",
-        ),
+        catches=NETWORK_CHANGE_LEAKERS,
     ),
     Case(
         "network.sleep-wake",
@@ -260,13 +251,7 @@ CASES: tuple[Case, ...] = (
         "sleep_wake",
         "Sleep is a frozen process group and a lost carrier; the kernel does not suspend and "
         "clocks do not jump.",
-        catches=(
-            *CONNECTED_LEAKERS,
-            "foil-dns-anywhere",
-            "foil-reconnect",
-            "foil-nonatomic",
-            "foil-reopen",
-        ),
+        catches=NETWORK_CHANGE_LEAKERS,
     ),
     Case(
         "network.adapter-reset",
@@ -277,13 +262,7 @@ CASES: tuple[Case, ...] = (
         f'{FAQ}: "Network errors that force the network adapter to reset."',
         "adapter_reset",
         "The reset is the link going down and its addresses flushed; no driver is reloaded.",
-        catches=(
-            *CONNECTED_LEAKERS,
-            "foil-dns-anywhere",
-            "foil-reconnect",
-            "foil-nonatomic",
-            "foil-reopen",
-        ),
+        catches=NETWORK_CHANGE_LEAKERS,
     ),
     Case(
         "network.router-reboot",
@@ -294,13 +273,7 @@ CASES: tuple[Case, ...] = (
         f'{FAQ}: "Reboot or configuration change of the network router you are connected to."',
         "router_reboot",
         "The router's DHCP server restarts with no leases on the same addresses and prefix.",
-        catches=(
-            *CONNECTED_LEAKERS,
-            "foil-dns-anywhere",
-            "foil-reconnect",
-            "foil-nonatomic",
-            "foil-reopen",
-        ),
+        catches=NETWORK_CHANGE_LEAKERS,
     ),
     Case(
         "roam.other-network",
@@ -311,13 +284,7 @@ CASES: tuple[Case, ...] = (
         f'{FAQ}: "Disconnection from or connection to Wi-Fi or wired network."',
         "roam",
         "One other network, IPv4 by DHCP and IPv6 by SLAAC; no captive portal.",
-        catches=(
-            *CONNECTED_LEAKERS,
-            "foil-dns-anywhere",
-            "foil-reconnect",
-            "foil-nonatomic",
-            "foil-reopen",
-        ),
+        catches=NETWORK_CHANGE_LEAKERS,
     ),
     Case(
         "routes.rewritten",
@@ -410,14 +377,7 @@ CASES: tuple[Case, ...] = (
         "DNS leaks are read from the lab's resolvers' logs, to the second.",
         probes=DNS,
         dns_lock=True,
-        catches=(
-            *CONNECTED_LEAKERS,
-            "foil-dns-anywhere",
-            "foil-reconnect",
-            "foil-cleanup",
-            "foil-nonatomic",
-            "foil-reopen",
-        ),
+        catches=TUNNEL_GONE_LEAKERS,
     ),
     Case(
         "webrtc.connected",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import shutil
 import time
 import traceback
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -232,11 +233,8 @@ def _run_evidence(run: CaseRun) -> dict:
 
 def _judgement_evidence(judgement: Judgement, run: CaseRun) -> dict:
     t0, trigger_at = run.t0, run.trigger_at or run.t0
-    counts: dict[str, int] = {}
-    for packet in judgement.packets:
-        counts[packet.klass.value] = counts.get(packet.klass.value, 0) + 1
     return {
-        "counts": counts,
+        "counts": dict(Counter(p.klass.value for p in judgement.packets)),
         "packets": [
             {"t": round(p.t - t0, 6), "class": p.klass.value} for p in _thin(judgement.packets)
         ],
