@@ -3,8 +3,8 @@ is the case table itself, one entry per case, each with its words for the report
 
 A case names its trigger, the probes its applications send, the lab it needs,
 the oracles that judge it, the profiles it belongs to, what it cannot see
-(its limitations), and the flawed subjects it must catch (its `catches`:
-the `none` control and the foils, which prove it sensitive). Its description,
+(its limitations), and the foils it must catch (its `catches`:
+`none` and the `foil-*` subjects, which prove it sensitive). Its description,
 requirement and limitations are shown verbatim in reports.
 
 Besides its probes, every case runs the stream (`netns.stream`) from the
@@ -41,7 +41,7 @@ ELSEWHERE = ("vpn-port-elsewhere", "dhcp-elsewhere")
 EVERYTHING = (*WEB, "app-dns", *STUN, *IPV6, *ELSEWHERE)
 
 FAQ = "IVPN kill switch FAQ"
-# The control and the foils that leak while merely connected (to the LAN, to
+# The foils that leak while merely connected (to the LAN, to
 # the VPN server's other ports): the stream shows them in every case.
 CONNECTED_LEAKERS = ("none", "foil-watcher", "foil-server-ip")
 # ...and the foils that react to a network change by opening (for a moment or
@@ -97,7 +97,7 @@ class Case:
     tunnel_ipv6: bool = True  # the tunnel carries IPv6
     dns_lock: bool = False  # also judged by the resolvers' logs
     profiles: frozenset[str] = ALL_PROFILES
-    # The control and the foils that leak here, exactly: every other one passes
+    # The foils that leak here, exactly: every other one passes
     # (tests/conformance/test_sensitivity.py holds the case to both).
     catches: tuple[str, ...] = ()
 
@@ -132,7 +132,7 @@ CASES: tuple[Case, ...] = (
         "the tunnel, and the applications must get their answers through it: a kill switch "
         "that blocks its own tunnel is BROKEN, not safe.",
         f'{FAQ}: "only allowing traffic through the VPN tunnel. Everything else is blocked."',
-        "connected",
+        "steady",
         "The stream and the probes reach a fixed set of hosts, ports and protocols; a rule that "
         "opens some other port only is not seen.",
         catches=CONNECTED_LEAKERS,
@@ -146,7 +146,7 @@ CASES: tuple[Case, ...] = (
         "the DHCP server's port on a host that is not the router. Recipes that open a port "
         "to every address, or the whole LAN, let these out beside the tunnel.",
         f'{FAQ}: "only allowing traffic through the VPN tunnel. Everything else is blocked."',
-        "connected",
+        "steady",
         "The LAN host is the router; other LAN hosts (printers, NAS) are not probed.",
         probes=("http", "lan", "vpn-port-elsewhere", "dhcp-elsewhere"),
         catches=CONNECTED_LEAKERS,
@@ -344,7 +344,7 @@ CASES: tuple[Case, ...] = (
         "The network has IPv6 from the start and the tunnel carries IPv4 only.",
         f'{FAQ}: "When the IVPN Firewall is enabled it is impossible for any IPv6 traffic to '
         'leak outside of the VPN tunnel"',
-        "connected",
+        "steady",
         "IPv6 comes from router advertisements (SLAAC); no DHCPv6 address is offered.",
         probes=(*IPV6, "http"),
         lan_ipv6=True,
@@ -359,7 +359,7 @@ CASES: tuple[Case, ...] = (
         "inside the tunnel, a query to any resolver but the VPN's is a DNS leak.",
         f'{FAQ}: "block all DNS queries that are sent to a non-IVPN DNS server making any DNS '
         'leaks impossible."',
-        "connected",
+        "steady",
         "DNS leaks are read from the lab's resolvers' logs, to the second; DNS over HTTPS to an "
         "ordinary web server is not told apart from web traffic.",
         probes=(*DNS, "http"),
@@ -387,7 +387,7 @@ CASES: tuple[Case, ...] = (
         "The STUN server may only ever see the VPN's address.",
         f'{FAQ}: "the request to the STUN server may leak outside of the VPN and expose your '
         'ISP-issued IP address."',
-        "connected",
+        "steady",
         "A STUN binding request as a browser sends it; no browser runs, so a browser's own choice"
         " of interface is not reproduced.",
         probes=(*STUN, "http"),

@@ -1,12 +1,12 @@
-"""The run's gate: did the certified subject pass, and did the control leak?
+"""The run's gate: did the certified subject pass, and were the foils caught?
 
-    python -m conformance.gate results.json --must-pass reference --must-leak none
+    python -m conformance.gate results.json --must-pass reference --foil none
 
 A subject given with --must-pass must have exactly one result, a PASS, for
 every case of the run's profile: a case missing (a run that died half-way) or
-run twice fails the gate. A subject given with --must-leak is a positive
-control: it must have exactly one result, a LEAK, for every case that declares
-it among the subjects it catches, which proves the probes were sent and seen,
+run twice fails the gate. A subject given with --foil must have exactly one
+result, a LEAK, for every case whose `catches` name it: `none` (no kill switch
+at all) being caught proves the probes were sent and seen,
 so that the other subjects' "no packet seen" can be trusted. Exit 0 when both
 hold, 1 when not, 2 on bad input (one line on stderr).
 """
@@ -23,7 +23,7 @@ from conformance.cases import BY_ID, PROFILES, for_profile
 from conformance.results import CaseResult, Results, ResultsError, load_results, summary_line
 
 
-def check(results: Results, must_pass: list[str], must_leak: list[str]) -> list[str]:
+def check(results: Results, must_pass: list[str], foils: list[str]) -> list[str]:
     """Every way the run falls short, one line each."""
     ran = _by_subject(results.results)
     profile = results.run.profile
@@ -38,13 +38,13 @@ def check(results: Results, must_pass: list[str], must_leak: list[str]) -> list[
                 for r in found
                 if r.verdict != "PASS"
             ]
-    for name in must_leak:
+    for name in foils:
         expected = None if cases is None else [c.id for c in cases if name in c.catches]
         problems += _complete(name, ran.get(name), expected, profile)
         for case, found in sorted(ran.get(name, {}).items()):
             if case in BY_ID and name in BY_ID[case].catches:
                 problems += [
-                    f"{name} {case}: {r.verdict}, but this control must leak here "
+                    f"{name} {case}: {r.verdict}, but this foil must be caught here "
                     f"({_one_line(r.reason)})"
                     for r in found
                     if r.verdict != "LEAK"
@@ -102,7 +102,7 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-USAGE = "python -m conformance.gate RESULTS.json [--must-pass SUBJECT] [--must-leak SUBJECT]"
+USAGE = "python -m conformance.gate RESULTS.json [--must-pass SUBJECT] [--foil SUBJECT]"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _Parser(prog="python -m conformance.gate", description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path)
     parser.add_argument("--must-pass", action="append", default=[], metavar="SUBJECT")
-    parser.add_argument("--must-leak", action="append", default=[], metavar="SUBJECT")
+    parser.add_argument("--foil", action="append", default=[], metavar="SUBJECT")
     args = parser.parse_args(argv)
     try:
         results = load_results(args.results)
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for line in summary(results):
         print(line)
-    problems = check(results, args.must_pass, args.must_leak)
+    problems = check(results, args.must_pass, args.foil)
     for line in problems:
         print(f"gate: {line}", file=sys.stderr)
     return 1 if problems else 0

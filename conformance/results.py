@@ -91,7 +91,7 @@ class Hook:
 @dataclass(frozen=True)
 class Probe:
     t: float | None
-    results: Any
+    outcomes: Any
 
 
 @dataclass(frozen=True)
@@ -353,7 +353,7 @@ def _evidence(ev: dict[str, Any]) -> Evidence:
             for h in _objects(ev, "hooks")
         ],
         probes=[
-            Probe(_num(p.get("t"), "probes[].t"), _free(_probe_results(p), "probes[]"))
+            Probe(_num(p.get("t"), "probes[].t"), _free(_probe_outcomes(p), "probes[]"))
             for p in _objects(ev, "probes")
         ],
         window=Window(
@@ -426,7 +426,7 @@ def _stream_ref(value: Any) -> StreamRef | None:
     return StreamRef(seq, _time(ref.get("sent_ms"), "leaked[].stream.sent_ms"))
 
 
-def _probe_results(probe: dict[str, Any]) -> Any:
+def _probe_outcomes(probe: dict[str, Any]) -> Any:
     """A probe's results, whatever the key: "results", or everything but "t".
 
     The runner writes {"t", "outcomes": {...}}; a single remaining key is unwrapped.

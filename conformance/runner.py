@@ -3,7 +3,7 @@
     capture starts -> boot hook, link up, DHCP -> connect hook -> stream starts
     -> is the tunnel usable? -> trigger, with probes at each of its steps
     -> settle window -> stream stops -> capture proven complete
-    -> conformance.judge.judge -> CaseResult
+    -> conformance.judge.judge -> CaseRecord
 
 The capture runs from before the boot hook to the end, so every frame the
 client sent during the case is judged. Anything that goes wrong on the way
@@ -41,8 +41,9 @@ TIMELINE_SLICE = 0.01
 
 
 @dataclass
-class CaseResult:
-    """A verdict with its evidence, as the results JSON holds it."""
+class CaseRecord:
+    """A verdict with its evidence, as the runner writes it into the results JSON
+    (`conformance.results.CaseResult` is the same entry read back and checked)."""
 
     subject: str
     subject_summary: str
@@ -85,14 +86,14 @@ def run_case(
     workdir: Path,
     keep_pcap: Path | None = None,
     hook_timeout: float = HOOK_TIMEOUT,
-) -> CaseResult:
+) -> CaseRecord:
     """Run `case` on the subject named (or found at) `subject_ref`; never raises for bad input."""
     start = time.time()
     phases = Phases()
     try:
         subject = load(subject_ref)
     except SubjectError as exc:
-        return CaseResult(subject_ref, "", case, Verdict.ERROR, str(exc), duration=0.0)
+        return CaseRecord(subject_ref, "", case, Verdict.ERROR, str(exc), duration=0.0)
     workdir.mkdir(parents=True, exist_ok=True)
     pcap = workdir / "wire.pcap"
     run: CaseRun | None = None
@@ -102,7 +103,7 @@ def run_case(
             ipv6=case.lan_ipv6,
             tunnel_ipv6=case.tunnel_ipv6,
             boot_client=False,
-            vpn=subject.vpn,
+            vpn_kind=subject.vpn_kind,
         ) as lab:
             run = CaseRun(lab, subject, case, hook_timeout, phases)
             lab.start_capture(pcap)
@@ -160,7 +161,7 @@ def run_case(
         ],
         **_judgement_evidence(judgement, run),
     }
-    return CaseResult(
+    return CaseRecord(
         subject.name,
         subject.summary,
         case,
@@ -213,9 +214,9 @@ def _dns_queries(lab: Lab) -> list[DnsQuery]:
 
 def _error(
     name: str, summary: str, case: Case, reason: str, start: float, run: CaseRun | None
-) -> CaseResult:
+) -> CaseRecord:
     evidence = _run_evidence(run) if run else {}
-    return CaseResult(
+    return CaseRecord(
         name, summary, case, Verdict.ERROR, reason, duration=time.time() - start, evidence=evidence
     )
 

@@ -56,7 +56,7 @@ class HookRun:
 class Subject:
     name: str
     summary: str
-    vpn: str
+    vpn_kind: str  # subject.toml's `vpn`
     folder: Path
     hooks: dict[str, str] = field(default_factory=dict)
 
@@ -142,7 +142,7 @@ def hook_environment(lab: Lab) -> dict[str, str]:
         "KS_TUNNEL_IF": tunnel.interface,
         "KS_ENDPOINT_IP": tunnel.endpoint_ip,
         "KS_ENDPOINT_PORT": str(tunnel.endpoint_port),
-        "KS_ENDPOINT_PROTO": tunnel.endpoint_proto,
+        "KS_ENDPOINT_PROTO": tunnel.endpoint_protocol,
         "KS_VPN_DNS": tunnel.vpn_dns,
         "KS_TUNNEL_ADDR4": tunnel.address4,
         "KS_TUNNEL_ADDR6": tunnel.address6,

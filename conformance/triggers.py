@@ -23,7 +23,7 @@ Trigger = Callable[["CaseRun"], Iterator[None]]
 SERVER_SILENCE = 3.0
 
 
-def connected(run: CaseRun) -> Iterator[None]:
+def steady(run: CaseRun) -> Iterator[None]:
     run.trigger("nothing happens: the tunnel is up")
     yield
 
@@ -135,7 +135,7 @@ def ipv6_announced(run: CaseRun) -> Iterator[None]:
 TRIGGERS: dict[str, Trigger] = {
     fn.__name__: fn
     for fn in (
-        connected,
+        steady,
         crash_client,
         crash_tunnel,
         crash_everything,

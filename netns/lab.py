@@ -42,6 +42,7 @@ from netns.host import Host, Step
 from netns.lab_facts import LabFacts
 from netns.lab_faults import LabFaults
 from netns.lab_wiring import LabWiring
+from netns.monitor import NetlinkWakeup
 from netns.procs import Cgroup, Daemon, become_subreaper, cgroup2_root
 from netns.sandbox import Sandbox
 from netns.stream import StreamSummary
@@ -59,7 +60,7 @@ class Lab(LabWiring, LabFacts, LabFaults):
 
     ipv6: the router announces IPv6 (SLAAC) from the start.
     tunnel_ipv6: the tunnel carries IPv6 (AllowedIPs ::/0 and a v6 address).
-    vpn: the tunnel's kind, "wireguard" (wireguard-go) or "openvpn".
+    vpn_kind: the tunnel's kind, "wireguard" (wireguard-go) or "openvpn".
     boot_client: bring the client's link up and lease an address while building;
     without it the client waits, link down, for `client_boot()` (a case that
     runs a subject's boot hook first).
@@ -72,11 +73,11 @@ class Lab(LabWiring, LabFacts, LabFaults):
         ipv6: bool = False,
         tunnel_ipv6: bool = True,
         boot_client: bool = True,
-        vpn: str = "wireguard",
+        vpn_kind: str = "wireguard",
     ) -> None:
-        if vpn not in VPN_KINDS:
-            raise LabError(f"unknown tunnel kind {vpn!r} (known: {', '.join(VPN_KINDS)})")
-        self.vpn_kind = vpn
+        if vpn_kind not in VPN_KINDS:
+            raise LabError(f"unknown tunnel kind {vpn_kind!r} (known: {', '.join(VPN_KINDS)})")
+        self.vpn_kind = vpn_kind
         self.lab_id = os.urandom(3).hex()
         self.names = Names(self.lab_id)
         self.ipv6 = ipv6
@@ -371,11 +372,11 @@ class Lab(LabWiring, LabFacts, LabFaults):
 
     def client_boot(self) -> None:
         """The client's links come up and it asks DHCP for an address, as at boot."""
-        with self.client.iproute() as ipr:
+        uplink = self.client.interface(UPLINK)
+        with NetlinkWakeup(self.client.namespace) as wake, self.client.iproute() as ipr:
             for name in ("lo", UPLINK):
                 ipr.link("set", index=ipr.link_lookup(ifname=name)[0], state="up")
-        uplink = self.client.interface(UPLINK)
-        until("the client's link to come up", lambda: uplink.operstate == "UP")
+            until("the client's link to come up", lambda: uplink.operstate == "UP", wake=wake)
         self.dhcp.start()
         if self.ipv6:
             self.wait_client_ipv6(required=False)

@@ -7,6 +7,7 @@ import ipaddress
 
 from netns import sysctls
 from netns.errors import LabError
+from netns.monitor import NetlinkWakeup
 from netns.oracle import Endpoint, WireFacts
 from netns.procs import Daemon
 from netns.topology import LANS, UPLINK
@@ -60,7 +61,9 @@ class LabFacts:
         return WireFacts(
             client_mac=self.client_mac(),
             router_addresses=self.router_addresses(),
-            endpoints=(Endpoint(tunnel.endpoint_ip, tunnel.endpoint_port, tunnel.endpoint_proto),),
+            endpoints=(
+                Endpoint(tunnel.endpoint_ip, tunnel.endpoint_port, tunnel.endpoint_protocol),
+            ),
         )
 
     def wait_client_ipv6(self, timeout: float = 15.0, *, required: bool = True) -> str | None:
@@ -81,7 +84,10 @@ class LabFacts:
             return addresses[0] if addresses and default else None
 
         try:
-            return until("the client's SLAAC address and IPv6 default route", ready, timeout)
+            with NetlinkWakeup(self.client.namespace) as wake:
+                return until(
+                    "the client's SLAAC address and IPv6 default route", ready, timeout, wake=wake
+                )
         except LabError:
             if required:
                 raise

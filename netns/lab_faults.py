@@ -12,6 +12,7 @@ import signal
 from pathlib import Path
 
 from netns.errors import LabError
+from netns.monitor import NetlinkWakeup
 from netns.topology import LANS, UPLINK, WIRE
 from netns.wait import until
 
@@ -23,12 +24,14 @@ class LabFaults:
 
     def carrier(self, up: bool) -> None:
         """The client's link loses or regains carrier (a Wi-Fi drop), as the router ends it."""
-        with self.router.iproute() as ipr:
-            ipr.link("set", index=ipr.link_lookup(ifname=WIRE)[0], state="up" if up else "down")
-        until(
-            f"the client's carrier to be {'up' if up else 'down'}",
-            lambda: self.client_has_carrier() == up,
-        )
+        with NetlinkWakeup(self.client.namespace) as wake:
+            with self.router.iproute() as ipr:
+                ipr.link("set", index=ipr.link_lookup(ifname=WIRE)[0], state="up" if up else "down")
+            until(
+                f"the client's carrier to be {'up' if up else 'down'}",
+                lambda: self.client_has_carrier() == up,
+                wake=wake,
+            )
 
     def wifi_reconnect(self) -> None:
         """Carrier down and up, then DHCP again, as a desktop does when Wi-Fi comes back."""
@@ -41,13 +44,13 @@ class LabFaults:
     def adapter_reset(self) -> None:
         """The client's adapter goes down, loses its addresses, comes up and asks DHCP again."""
         self.dhcp.stop()
-        with self.client.iproute() as ipr:
+        uplink = self.client.interface(UPLINK)
+        with NetlinkWakeup(self.client.namespace) as wake, self.client.iproute() as ipr:
             index = ipr.link_lookup(ifname=UPLINK)[0]
             ipr.link("set", index=index, state="down")
             ipr.flush_addr(index=index)
             ipr.link("set", index=index, state="up")
-        uplink = self.client.interface(UPLINK)
-        until("the client's link to come back up", lambda: uplink.operstate == "UP")
+            until("the client's link to come back up", lambda: uplink.operstate == "UP", wake=wake)
         self.dhcp.start()
         if self.ipv6:
             self.wait_client_ipv6(required=False)
@@ -63,14 +66,16 @@ class LabFaults:
         if lan.name not in self._dnsmasq:
             self._dnsmasq[lan.name] = self._start_lan(lan)
         self.carrier(True)
-        self.dhcp.start()
-        until(
-            f"a lease on {lan.name}",
-            lambda: any(
-                ipaddress.ip_address(a) in ipaddress.ip_network(lan.prefix4)
-                for a in self.client_addresses()
-            ),
-        )
+        with NetlinkWakeup(self.client.namespace) as wake:
+            self.dhcp.start()
+            until(
+                f"a lease on {lan.name}",
+                lambda: any(
+                    ipaddress.ip_address(a) in ipaddress.ip_network(lan.prefix4)
+                    for a in self.client_addresses()
+                ),
+                wake=wake,
+            )
         if self.ipv6:
             self.wait_client_ipv6()
 

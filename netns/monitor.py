@@ -15,7 +15,12 @@ import threading
 import time
 from dataclasses import dataclass
 
-from pyroute2.netlink.rtnl import RTMGRP_LINK
+from pyroute2.netlink.rtnl import (
+    RTMGRP_IPV4_IFADDR,
+    RTMGRP_IPV6_IFADDR,
+    RTMGRP_IPV6_ROUTE,
+    RTMGRP_LINK,
+)
 from pyroute2.netlink.rtnl.marshal import MarshalRtnl
 from pyroute2.netns import create_socket
 
@@ -23,6 +28,41 @@ from netns.facts import IFF_LOWER_UP
 
 _NETLINK_ROUTE = 0
 _IFF_UP = 0x1
+
+
+# Every announcement a lab waits on: links, addresses, IPv6 routes (SLAAC).
+LAB_GROUPS = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE
+
+
+class NetlinkWakeup:
+    """Readable when one namespace's kernel announces a change: a `wait.until` wake.
+
+    Use in a with block, opened before the state is first checked.
+    """
+
+    def __init__(self, namespace: str, groups: int = LAB_GROUPS) -> None:
+        self._sock = create_socket(namespace, socket.AF_NETLINK, socket.SOCK_RAW, _NETLINK_ROUTE)
+        self._sock.bind((0, groups))
+        self._sock.setblocking(False)
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def drain(self) -> None:
+        """Read what was announced; the caller re-checks the state itself."""
+        while True:
+            try:
+                self._sock.recv(1 << 16)
+            except BlockingIOError:
+                return
+            except OSError:  # ENOBUFS: announcements were lost, so re-check anyway
+                return
+
+    def __enter__(self) -> NetlinkWakeup:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._sock.close()
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ class Endpoint:
 
     address: str
     port: int
-    proto: str  # "udp" | "tcp"
+    protocol: str  # "udp" | "tcp"
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ class _FastTunnel:
         self.endpoints = {
             (ipaddress.ip_address(e.address).packed, e.port)
             for e in facts.endpoints
-            if e.proto == "udp" and ipaddress.ip_address(e.address).version == 4
+            if e.protocol == "udp" and ipaddress.ip_address(e.address).version == 4
         }
 
     def match(self, frame: Frame) -> ClassifiedPacket | None:
@@ -199,7 +199,7 @@ def _is_tunnel(frame, sent: bool, facts: WireFacts, fragments: set) -> bool:
             return (ip.src, ip.dst, ip.id) in fragments
         if frame.haslayer(IPv6ExtHdrFragment) and frame[IPv6ExtHdrFragment].offset > 0:
             return (ip.src, ip.dst, frame[IPv6ExtHdrFragment].id) in fragments
-        layer = UDP if endpoint.proto == "udp" else TCP
+        layer = UDP if endpoint.protocol == "udp" else TCP
         if not frame.haslayer(layer):
             return False
         port = frame[layer].dport if sent else frame[layer].sport

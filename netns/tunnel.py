@@ -47,7 +47,7 @@ class Tunnel:
     config: Path
     endpoint_ip: str
     endpoint_port: int
-    endpoint_proto: str
+    endpoint_protocol: str
     vpn_dns: str
     address4: str
     address6: str  # "" when the tunnel carries no IPv6
@@ -61,7 +61,7 @@ class Tunnel:
             config=config,
             endpoint_ip=VPN_ENDPOINT,
             endpoint_port=port,
-            endpoint_proto="udp",
+            endpoint_protocol="udp",
             vpn_dns=VPN_RESOLVER,
             address4=f"{CLIENT_TUNNEL4}/{TUNNEL4.split('/')[1]}",
             address6=f"{CLIENT_TUNNEL6}/{TUNNEL6.split('/')[1]}" if ipv6 else "",

@@ -68,23 +68,23 @@ def _probe_table(result: CaseResult) -> ProbeTable | None:
     if not probes:
         return None
     records = all(
-        isinstance(p.results, dict) and all(isinstance(v, dict) for v in p.results.values())
+        isinstance(p.outcomes, dict) and all(isinstance(v, dict) for v in p.outcomes.values())
         for p in probes
     )
     if records:
         fields = list(
-            dict.fromkeys(f for p in probes for outcome in p.results.values() for f in outcome)
+            dict.fromkeys(f for p in probes for outcome in p.outcomes.values() for f in outcome)
         )
         table = ProbeTable(fields, [])
         for p in probes:
             t = "" if p.t is None else secs(p.t)
-            for name, outcome in p.results.items():
+            for name, outcome in p.outcomes.items():
                 table.rows.append((t, str(name), [_fmt_value(outcome.get(f)) for f in fields]))
         return table
     table = ProbeTable(["Result"], [])
     for p in probes:
         t = "" if p.t is None else secs(p.t)
-        res = p.results
+        res = p.outcomes
         if isinstance(res, dict):
             table.rows.extend((t, str(k), [_fmt_value(v)]) for k, v in res.items())
         elif isinstance(res, list):

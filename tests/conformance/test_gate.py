@@ -1,5 +1,5 @@
 """The run's gate fails when the certified subject leaks, misses a case or runs
-one twice, or when the control does not leak; bad input is one line and exit 2."""
+one twice, or when a foil is not caught; bad input is one line and exit 2."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from conformance.results import Results, parse_results
 
 PROFILE = "seed"
 CASES = [c.id for c in for_profile(PROFILE)]
-# The cases the positive control `none` must leak in, and one where it need not.
+# The cases that catch the foil `none`, and one where it need not.
 NONE_LEAKS = [c.id for c in for_profile(PROFILE) if "none" in c.catches]
 # A foil leaks in some cases only: where it need not leak, it may also be missing.
 FOIL = "foil-no-boot"
@@ -74,11 +74,11 @@ def test_a_subject_with_no_results_fails() -> None:
     assert check(run(complete()), ["vendor"], []) == ["vendor: no results"]
 
 
-def test_a_control_that_does_not_leak_where_expected_fails_the_gate() -> None:
+def test_a_foil_not_caught_where_its_cases_say_fails_the_gate() -> None:
     results = [r for r in complete() if r["subject"] == "none"]
     results[CASES.index(NONE_LEAKS[0])] = result("none", NONE_LEAKS[0], "PASS")
     problems = check(run(results), [], ["none"])
-    assert problems == [f"none {NONE_LEAKS[0]}: PASS, but this control must leak here (r)"]
+    assert problems == [f"none {NONE_LEAKS[0]}: PASS, but this foil must be caught here (r)"]
     # Where a flawed subject is not expected to leak, a missing case is fine; where it is, not.
     foil = [result(FOIL, c, "LEAK" if c in FOIL_LEAKS else "PASS") for c in CASES]
     results = [r for r in foil if r["case"] != FOIL_PASSES]
@@ -135,7 +135,7 @@ def test_bad_results_file_is_one_line_and_exit_2(tmp_path, capsys, data, message
 
 def test_main_exit_status(tmp_path, capsys) -> None:
     data = {"run": {"profile": PROFILE}, "results": complete()}
-    assert main([_write(tmp_path, data), "--must-pass", "reference", "--must-leak", "none"]) == 0
+    assert main([_write(tmp_path, data), "--must-pass", "reference", "--foil", "none"]) == 0
     assert "reference: " in capsys.readouterr().out
     data["results"] = data["results"][1:]
     assert main([_write(tmp_path, data), "--must-pass", "reference"]) == 1

@@ -144,7 +144,7 @@ def test_malformed_results_are_one_line(data, message):
 def test_probe_results_are_free_form_but_bounded():
     ok = {"a": [1, 2.5, None, True, {"b": "c"}]}
     (r,) = load_results(_one(evidence={"probes": [{"t": 1, "outcomes": ok}]})).results
-    assert r.evidence.probes[0].results == ok
+    assert r.evidence.probes[0].outcomes == ok
     deep: object = "x"
     for _ in range(MAX_DEPTH + 1):
         deep = [deep]

@@ -1,5 +1,5 @@
 """The table of case x subject: each case catches exactly the flawed subjects it
-names (the `none` control and the foils), and the reference passes every case.
+names (`none` and the `foil-*` subjects), and the reference passes every case.
 
 A case that cannot fail on a subject with the flaw it looks for proves nothing;
 a foil that leaks where its flaw does not show means the case or the lab sees
@@ -20,9 +20,9 @@ from conformance.runner import run_case
 
 pytestmark = pytest.mark.root
 
-FLAWED = ("none", *(f"foil-{flaw}" for flaw in FLAWS))
+FOILS = ("none", *(f"foil-{flaw}" for flaw in FLAWS))
 CELLS = [
-    pytest.param(case, subject, id=f"{case.id}-{subject}") for case in CASES for subject in FLAWED
+    pytest.param(case, subject, id=f"{case.id}-{subject}") for case in CASES for subject in FOILS
 ]
 
 

@@ -203,7 +203,7 @@ def test_vpn_server_stops_answering(lab: Lab) -> None:
 
 
 def test_openvpn_tunnel_carries_traffic_to_net_and_back(tmp_path) -> None:
-    with Lab(tmp_path, vpn="openvpn") as lab:
+    with Lab(tmp_path, vpn_kind="openvpn") as lab:
         tunnel = lab.tunnel
         assert tunnel.config.name == f"{tunnel.interface}.ovpn"
         assert (tunnel.endpoint_port, tunnel.kind) == (topology.OPENVPN_PORT, "openvpn")
