@@ -1,4 +1,8 @@
-"""The real daemons of the lab, each started on its host and awaited until ready.
+"""The real daemons of the lab, each started on its host; `Daemon.ready()` awaits it.
+
+The servers a lab needs all at once are started first and awaited together
+(their start-ups overlap); wireguard-go and OpenVPN, which the next step
+configures, are awaited here.
 
 dnsmasq serves DHCP, router advertisements and DNS; wireguard-go is the VPN
 server; coturn answers STUN; chronyd answers NTP; Python's http.server is the
@@ -113,10 +117,9 @@ def start_lan_dnsmasq(
             "--ra-param=" + f"{lan.bridge},3,1800",
         ]
     daemon = Daemon(name, router.argv(argv), router.cgroup, log)
-    daemon.wait_for_log(r"started, version")
-    daemon.wait_for_log(r"DHCP, IP range")
+    daemon.ready_when = ("started, version", "DHCP, IP range")
     if ipv6:
-        daemon.wait_for_log(r"router advertisement on")
+        daemon.ready_when += ("router advertisement on",)
     return daemon
 
 
@@ -129,7 +132,7 @@ def start_resolver(host: Host, workdir: Path, name: str, addresses: list[str]) -
         *_answers(),
     ]
     daemon = Daemon(f"{host.role}/{name}", host.argv(argv), host.cgroup, log)
-    daemon.wait_for_log(r"started, version")
+    daemon.ready_when = ("started, version",)
     return daemon
 
 
@@ -169,7 +172,7 @@ def start_stun(host: Host, workdir: Path, addresses: list[str], port: int) -> Da
         *[f"--listening-ip={a}" for a in addresses],
     ]
     daemon = host.spawn("stun", argv)
-    daemon.wait_for_log(r"Total General servers")
+    daemon.ready_when = ("Total General servers",)
     return daemon
 
 
@@ -190,7 +193,7 @@ def start_ntp(host: Host, workdir: Path, addresses: list[str]) -> Daemon:
         )
     )
     daemon = host.spawn("ntp", ["chronyd", "-d", "-x", "-f", str(conf)])
-    daemon.wait_for_log(r"chronyd version")
+    daemon.ready_when = ("chronyd version",)
     return daemon
 
 
@@ -211,5 +214,5 @@ def start_web(host: Host, workdir: Path) -> Daemon:
         "80",
     ]
     daemon = host.spawn("web", argv)
-    daemon.wait_for_log(r"Serving HTTP")
+    daemon.ready_when = ("Serving HTTP",)
     return daemon

@@ -5,7 +5,8 @@ from __future__ import annotations
 import shlex
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +64,7 @@ class Host:
         self.logdir = logdir
         # What this host was made to do, in order, shared with the lab's other hosts.
         self.transcript = transcript if transcript is not None else []
+        self._iproute: IPRoute | None = None
 
     def __repr__(self) -> str:
         return f"Host({self.role}={self.namespace})"
@@ -142,6 +144,19 @@ class Host:
         """(destination/prefix, gateway) of this host's routes in `table` (main)."""
         return facts.routes(self, family, table)
 
-    def iproute(self) -> IPRoute:
-        """A netlink socket in this namespace (close it, or use it in a with block)."""
-        return IPRoute(netns=self.namespace)
+    @contextmanager
+    def iproute(self) -> Iterator[IPRoute]:
+        """This namespace's netlink socket, for a with block.
+
+        Opened once and kept until `close()`: opening one in another namespace
+        costs pyroute2 a fork, and a lab's build opens dozens.
+        """
+        if self._iproute is None:
+            self._iproute = IPRoute(netns=self.namespace)
+        yield self._iproute
+
+    def close(self) -> None:
+        """Close the host's netlink socket (its namespace is going)."""
+        if self._iproute is not None:
+            self._iproute.close()
+            self._iproute = None

@@ -175,14 +175,18 @@ class Lab(LabWiring, LabFacts, LabFaults):
             self.hosts[role] = Host(role, namespace, cgroup, self.logdir, self.transcript)
         install_client_config(registry.ETC_NETNS / self.client.namespace)
 
+        # Servers start as soon as their addresses exist and are awaited together
+        # at the end: their start-ups overlap the wiring and each other.
         self._wire_net()
+        starting = self._start_net_services()
         self._wire_vpn()
         self._wire_router()
         self._wire_client()
         sysctls.pin(self.client, [UPLINK])
-        self._start_net_services()
-        self._start_vpn()
+        starting += self._start_vpn()
         self._dnsmasq[LAN1.name] = self._start_lan(LAN1)
+        for daemon in (*starting, self._dnsmasq[LAN1.name]):
+            daemon.ready()
         self.dhcp = DhcpClient(self.client, UPLINK, self.workdir / "run", self.client.cgroup)
         if self.boot_client:
             self.client_boot()
@@ -198,6 +202,8 @@ class Lab(LabWiring, LabFacts, LabFaults):
             self._capture.abort()
             self._capture = None
         self._end_sandbox()
+        for host in self.hosts.values():
+            host.close()
         if self._built:
             self.record.release()
             self._built = False

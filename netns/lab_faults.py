@@ -64,7 +64,7 @@ class LabFaults:
             ipr.link("set", index=wire, master=ipr.link_lookup(ifname=lan.bridge)[0])
         self.lan = lan
         if lan.name not in self._dnsmasq:
-            self._dnsmasq[lan.name] = self._start_lan(lan)
+            self._dnsmasq[lan.name] = self._start_lan(lan).ready()
         self.carrier(True)
         with NetlinkWakeup(self.client.namespace) as wake:
             self.dhcp.start()
@@ -85,7 +85,7 @@ class LabFaults:
         self._dnsmasq.pop(lan.name).stop()
         (self.workdir / "run" / f"dnsmasq-{lan.name}.leases").unlink(missing_ok=True)
         self.carrier(False)
-        self._dnsmasq[lan.name] = self._start_lan(lan)
+        self._dnsmasq[lan.name] = self._start_lan(lan).ready()
         self.carrier(True)
         self.dhcp.renew()
         if self.ipv6:
@@ -135,7 +135,7 @@ class LabFaults:
         self.ipv6 = on
         lan = self.lan
         self._dnsmasq.pop(lan.name).stop()
-        self._dnsmasq[lan.name] = self._start_lan(lan)
+        self._dnsmasq[lan.name] = self._start_lan(lan).ready()
         return self.wait_client_ipv6(required=False) if on else None
 
     def vpn_unreachable(self, blocked: bool = True) -> None:

@@ -101,18 +101,23 @@ class LabWiring:
             wire = ipr.link_lookup(ifname=WIRE)[0]
             ipr.link("set", index=wire, master=ipr.link_lookup(ifname=LAN1.bridge)[0], state="up")
 
-    def _start_net_services(self) -> None:
+    def _start_net_services(self) -> list[Daemon]:
+        """The internet's servers, started: the caller awaits them (`Daemon.ready`)."""
         net, run = self.net, self.workdir / "run"
         self.resolver = daemons.start_resolver(
             net, run, "dns", [topology.RESOLVER.address4, topology.RESOLVER.address6]
         )
-        daemons.start_stun(
-            net, run, [topology.STUN.address4, topology.STUN.address6], topology.STUN.port
-        )
-        daemons.start_ntp(net, run, [topology.NTP.address4, topology.NTP.address6])
-        daemons.start_web(net, run)
+        return [
+            self.resolver,
+            daemons.start_stun(
+                net, run, [topology.STUN.address4, topology.STUN.address6], topology.STUN.port
+            ),
+            daemons.start_ntp(net, run, [topology.NTP.address4, topology.NTP.address6]),
+            daemons.start_web(net, run),
+        ]
 
-    def _start_vpn(self) -> None:
+    def _start_vpn(self) -> list[Daemon]:
+        """The VPN server, ready; its resolver and STUN server started, for the caller to await."""
         vpn = self.vpn
         tunnel_dir = self.workdir / "tunnel"
         tunnel_dir.mkdir(exist_ok=True)
@@ -128,7 +133,10 @@ class LabWiring:
         )
         # A STUN server on the VPN server's own address: traffic to the endpoint's
         # address on any other port must stay in the tunnel (TunnelCrack's ServerIP).
-        daemons.start_stun(vpn, self.workdir / "run", [topology.VPN_ENDPOINT], topology.STUN.port)
+        stun = daemons.start_stun(
+            vpn, self.workdir / "run", [topology.VPN_ENDPOINT], topology.STUN.port
+        )
+        return [self.vpn_resolver, stun]
 
     def _start_wireguard(self, tunnel_dir: Path) -> Tunnel:
         vpn, wg = self.vpn, self.names.server_wg
@@ -171,6 +179,7 @@ class LabWiring:
         return self.workdir / "run" / f"dhcp-options-{lan.name}"
 
     def _start_lan(self, lan: Lan) -> Daemon:
+        """The LAN's dnsmasq, started: the caller awaits it (`Daemon.ready`)."""
         options = self._options_file(lan)
         if not options.exists():
             options.write_text("")

@@ -167,13 +167,25 @@ class Daemon:
         self.name = name
         self.argv = argv
         self.log = log
+        # Log lines, in order, that say the daemon serves: see `ready`.
+        self.ready_when: tuple[str, ...] = ()
         self._log_file = open(log, "ab")  # noqa: SIM115 - kept open for the daemon's life
         # A restarted daemon appends to its old log: only what it writes now counts.
         self.log_start = log.stat().st_size
+        # The shell says on its stdin (a pipe's write end) when it has joined the
+        # cgroup; until then a cgroup.kill would miss it, so the constructor waits
+        # for that word. The daemon itself gets /dev/null as its stdin.
+        joined_read, joined_write = os.pipe()
         try:
             self.popen = subprocess.Popen(
-                ["/bin/sh", "-c", 'echo 0 > "$0" && exec "$@"', str(cgroup.procs_file), *argv],
-                stdin=subprocess.DEVNULL,
+                [
+                    "/bin/sh",
+                    "-c",
+                    'echo 0 > "$0" && echo >&0 && exec "$@" </dev/null',
+                    str(cgroup.procs_file),
+                    *argv,
+                ],
+                stdin=joined_write,
                 stdout=self._log_file,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -181,7 +193,12 @@ class Daemon:
         except OSError as exc:
             self._log_file.close()
             raise LabError(f"{name}: cannot start {argv[0]}: {exc.strerror}") from None
+        finally:
+            os.close(joined_write)
         _LIVE_POPENS.add(self.popen)
+        with os.fdopen(joined_read, "rb") as joined:
+            if not joined.read(1):
+                raise LabError(f"{name}: could not join the lab's cgroup {cgroup.path.name}")
 
     @property
     def pid(self) -> int:
@@ -209,6 +226,13 @@ class Daemon:
             return found
 
         return until(f"{pattern!r} in the log of {self.name}", matched, timeout)
+
+    def ready(self, timeout: float = 10.0) -> Daemon:
+        """Wait for each of `ready_when` in its log. Started daemons get ready side by side:
+        start them all, then call this on each."""
+        for pattern in self.ready_when:
+            self.wait_for_log(pattern, timeout)
+        return self
 
     def signal(self, sig: int) -> None:
         if self.popen.poll() is None:
