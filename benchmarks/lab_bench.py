@@ -1,17 +1,22 @@
-"""Lab benchmark: build + teardown time with the tunnel up, and capture throughput.
+"""Lab benchmark: build and teardown beside the shell floor, memory, capture throughput.
 
     sudo python3 benchmarks/lab_bench.py [--labs 5] [--packets 20000]
 
-Prints the median time to build a lab, bring its WireGuard tunnel up and tear
-it all down, and the packets per second the wire's capture takes without
-losing one (every numbered datagram found in the pcap, the kernel's drop count
-zero).
+Prints, each beside its budget (issue "Speed"): the median time to build a lab;
+to build it, bring its WireGuard tunnel up, get the first answer and tear it
+all down; the same from a shell script with nothing but the floor
+(benchmarks/floor.sh: three namespaces, two veth pairs, a wireguard-go tunnel,
+one ping); the memory of a running lab's processes (the sum of their
+proportional set sizes, so shared libraries count once); and the packets per
+second the wire's capture takes without losing one. Prints figures; asserts
+nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +39,12 @@ print(time.perf_counter() - start)
 """
 
 
-def build_and_teardown(workdir: Path) -> tuple[float, float]:
+FLOOR = Path(__file__).with_name("floor.sh")
+BUILD_BUDGET, ROUND_TRIP_BUDGET = 0.2, 0.35
+
+
+def build_and_teardown(workdir: Path) -> tuple[float, float, int]:
+    """Seconds to build; to build, connect, answer and tear down; the lab's memory (bytes)."""
     start = time.perf_counter()
     lab = Lab(workdir)
     with lab:
@@ -45,7 +55,29 @@ def build_and_teardown(workdir: Path) -> tuple[float, float]:
             cgroup=lab.subject_cgroup,
         )
         lab.client.run("curl -sf -m 5 http://%s/", topology.WEB.address4)
-    return built - start, time.perf_counter() - start
+        memory = cgroup_pss(Path(lab.record.cgroup))
+    return built - start, time.perf_counter() - start, memory
+
+
+def cgroup_pss(cgroup: Path) -> int:
+    """The proportional set size of every process in `cgroup` and below, in bytes."""
+    total = 0
+    for procs in cgroup.rglob("cgroup.procs"):
+        for pid in procs.read_text().split():
+            try:
+                rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            except OSError:  # gone meanwhile
+                continue
+            for line in rollup.splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+    return total
+
+
+def floor() -> float:
+    start = time.perf_counter()
+    subprocess.run(["bash", str(FLOOR)], check=True, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
 
 
 def capture_rate(workdir: Path, packets: int) -> tuple[float, int]:
@@ -70,14 +102,21 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="leakcert-bench-") as tmp:
         runs = [build_and_teardown(Path(tmp) / f"lab{i}") for i in range(args.labs)]
-        builds, totals = zip(*runs, strict=True)
+        builds, totals, memories = zip(*runs, strict=True)
+        floors = [floor() for _ in range(args.labs)]
         print(
             f"lab build (client leased, VPN server up), median of {args.labs}: "
-            f"{statistics.median(builds):.2f} s"
+            f"{statistics.median(builds):.2f} s (budget {BUILD_BUDGET} s)"
         )
         print(
             f"lab build + tunnel up + first request + teardown, median of {args.labs}: "
-            f"{statistics.median(totals):.2f} s"
+            f"{statistics.median(totals):.2f} s (budget {ROUND_TRIP_BUDGET} s); "
+            f"the shell floor (benchmarks/floor.sh), median of {args.labs}: "
+            f"{statistics.median(floors):.2f} s"
+        )
+        print(
+            f"memory of a running lab (its daemons, the client's tunnel; PSS), median: "
+            f"{statistics.median(memories) / 2**20:.0f} MiB"
         )
         rate, lost = capture_rate(Path(tmp) / "capture", args.packets)
         verdict = "no loss" if lost == 0 else f"LOST {lost}"
