@@ -3,7 +3,8 @@
     up       apply the policy (flags or --policy FILE) in one nft transaction
     down     remove table inet leakcert (always-on tables need --force)
     status   exit 0 only if the table is in force and is exactly what we would render
-    render   print the ruleset (or write it with --out), apply nothing
+    render   print the ruleset (or write it with --out), apply nothing; --platform pf|wfp
+             renders the same policy for macOS or Windows (see enforcer/platforms.py)
     block    apply block-all: loopback, DHCP and neighbour discovery only
     boot     install/remove the ruleset file and a systemd unit that loads it before networking
 
@@ -25,7 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import NoReturn
 
-from enforcer import nftables
+from enforcer import nftables, platforms
 from enforcer.policy import MODES, Policy, PolicyError, load
 
 PROG = "leakcert-enforcer"
@@ -117,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     _policy_options(render)
     render.add_argument("--block", action="store_true", help="render block-all, no policy")
     render.add_argument("--out", metavar="FILE", help="write the ruleset to FILE instead")
+    render.add_argument("--platform", choices=platforms.PLATFORMS, default="nftables")
+    render.add_argument("--pf-user", metavar="USER", help="pf: the endpoint rules' socket owner")
+    render.add_argument("--pf-script", choices=platforms.PF_SCRIPTS, help="pf: a /bin/sh script")
+    render.add_argument("--wfp-app", metavar="PATH", help="wfp: the tunnel's executable")
 
     sub.add_parser("block", help="apply block-all: loopback, DHCP and ND only")
 
@@ -213,7 +218,16 @@ def _describe(policy: Policy | None) -> str:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    script = _script(args)
+    no_policy = args.block or args.pf_script == "down"
+    if no_policy and (args.policy or _has_flags(args)):
+        raise UsageError(f"{'--block' if args.block else '--pf-script down'} takes no policy")
+    script = platforms.render(
+        args.platform,
+        None if no_policy else policy_from_args(args),
+        pf_user=args.pf_user,
+        pf_script=args.pf_script,
+        wfp_app=args.wfp_app,
+    )
     if args.out:
         _write(Path(args.out), script)
     else:
