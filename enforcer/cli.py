@@ -218,9 +218,10 @@ def _describe(policy: Policy | None) -> str:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    no_policy = args.block or args.pf_script == "down"
+    no_policy = args.block or args.pf_script in ("down", "launchd")
     if no_policy and (args.policy or _has_flags(args)):
-        raise UsageError(f"{'--block' if args.block else '--pf-script down'} takes no policy")
+        what = "--block" if args.block else f"--pf-script {args.pf_script}"
+        raise UsageError(f"{what} takes no policy")
     script = platforms.render(
         args.platform,
         None if no_policy else policy_from_args(args),

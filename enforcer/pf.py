@@ -24,6 +24,7 @@ and `block drop in`. Where pf differs from nftables, it says so here:
 
 from __future__ import annotations
 
+import plistlib
 import re
 
 from enforcer.policy import Policy, PolicyError
@@ -31,6 +32,9 @@ from enforcer.policy import Policy, PolicyError
 ANCHOR = "leakcert"
 PFCTL = "/sbin/pfctl"
 TOKEN_FILE = "/var/run/leakcert-pf.token"
+# Where `boot` on a Mac puts the up script and the LaunchDaemon that runs it.
+UP_SCRIPT_PATH = "/Library/Application Support/leakcert/pf-up.sh"
+LAUNCHD_LABEL = "org.leakcert.enforcer"
 COMMENT_PREFIX = "leakcert-enforcer"
 DNS_PORTS = (53, 853)
 LAN4 = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16")
@@ -241,8 +245,25 @@ def up_script(policy: Policy | None, tunnel_user: str | None = None) -> str:
             "#    forget every state, so nothing allowed before outlives these rules.",
             f"{PFCTL} -q -F states",
             "",
+            "# 5. Never report success while pf is off (someone ran `pfctl -d`).",
+            f"{PFCTL} -s info | grep -q '^Status: Enabled' || {{",
+            "    echo 'leakcert-enforcer: pf is disabled: the anchor is not in force' >&2",
+            "    exit 1",
+            "}",
+            "",
         ]
     )
+
+
+def launchd_plist(script_path: str = UP_SCRIPT_PATH) -> str:
+    """A LaunchDaemon that runs the up script at every boot (always-on)."""
+    job = {
+        "Label": LAUNCHD_LABEL,
+        "ProgramArguments": ["/bin/sh", script_path],
+        "RunAtLoad": True,
+        "StandardErrorPath": "/var/log/leakcert-enforcer.log",
+    }
+    return plistlib.dumps(job, sort_keys=True).decode()
 
 
 def down_script() -> str:

@@ -1,7 +1,8 @@
 """One policy, three firewalls: which renderer gives which artifact.
 
     nftables  the ruleset `nft -f -` loads (Linux; applied and tested here)
-    pf        the anchor `pfctl -a leakcert -f -` loads, or the up/down scripts (macOS)
+    pf        the anchor `pfctl -a leakcert -f -` loads, or the up/down scripts and
+              the boot LaunchDaemon (macOS)
     wfp       a JSON description of WFP provider, sublayer and filters (Windows)
 
 Only nftables can be applied on this machine; pf and wfp are rendered for a Mac
@@ -14,7 +15,7 @@ from enforcer import nftables, pf, wfp
 from enforcer.policy import Policy, PolicyError
 
 PLATFORMS = ("nftables", "pf", "wfp")
-PF_SCRIPTS = ("up", "down")
+PF_SCRIPTS = ("up", "down", "launchd")
 
 
 def render(
@@ -39,10 +40,10 @@ def render(
         return nftables.render(policy)
     if platform == "wfp":
         return wfp.render(policy, wfp_app)
-    if pf_script == "down":
+    if pf_script in ("down", "launchd"):
         if pf_user is not None:
-            raise PolicyError("--pf-script down takes no --pf-user")
-        return pf.down_script()
+            raise PolicyError(f"--pf-script {pf_script} takes no --pf-user")
+        return pf.down_script() if pf_script == "down" else pf.launchd_plist()
     if pf_script == "up":
         return pf.up_script(policy, pf_user)
     return pf.render(policy, pf_user)

@@ -300,6 +300,18 @@ def _policy_json(policy: Policy | None) -> dict[str, Any] | None:
     }
 
 
+def _dump(value: Any, indent: str = "") -> str:
+    """JSON with a value on one line when it fits in 100 columns, else one member a line."""
+    flat = json.dumps(value)
+    if len(indent) + len(flat) <= 100 or not isinstance(value, dict | list) or not value:
+        return flat
+    inner = indent + "  "
+    if isinstance(value, dict):
+        items = [f"{inner}{json.dumps(k)}: {_dump(v, inner)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{indent}}}"
+    return "[\n" + ",\n".join(f"{inner}{_dump(v, inner)}" for v in value) + f"\n{indent}]"
+
+
 def render(policy: Policy | None, tunnel_app: str | None = None) -> str:
-    """The document as indented JSON: the same policy gives the same bytes."""
-    return json.dumps(render_document(policy, tunnel_app), indent=2) + "\n"
+    """The document as JSON for reading: the same policy gives the same bytes."""
+    return _dump(render_document(policy, tunnel_app)) + "\n"
