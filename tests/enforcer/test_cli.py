@@ -50,6 +50,14 @@ def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:
         (["frobnicate"], "invalid choice"),
         ([], "required"),
         (["render", "--block", *GOOD], "--block takes no policy"),
+        (["render", *GOOD, "--pf-user", "vpn"], "--pf-user is for --platform pf only"),
+        (["render", "--platform", "wfp", *GOOD, "--pf-script", "up"], "for --platform pf"),
+        (["render", "--platform", "pf", *GOOD, "--wfp-app", "C:\\x.exe"], "for --platform wfp"),
+        (["render", "--platform", "pf", *GOOD, "--pf-user", "a b"], "not a user name"),
+        (["render", "--platform", "pf", "--pf-script", "down", *GOOD], "takes no policy"),
+        (["render", "--platform", "pf", "--tunnel", "wg-a", *GOOD[2:]], "BSD interface"),
+        (["render", "--platform", "wfp", *GOOD, "--wfp-app", "vpn.exe"], "absolute Windows"),
+        (["render", "--platform", "bsd", *GOOD], "invalid choice"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args: list[str], words: str) -> None:

@@ -74,7 +74,9 @@ def _assert_same(path: Path, rendered: str) -> None:
         pytest.fail("rendered artifact differs from its golden file:\n" + "".join(diff))
 
 
-@pytest.mark.parametrize(("case", "name"), sorted(FILES), ids="/".join)
+@pytest.mark.parametrize(
+    ("case", "name"), sorted(FILES), ids=[f"{c}/{n}" for c, n in sorted(FILES)]
+)
 def test_artifact_matches_its_golden_file(case: str, name: str) -> None:
     platform, options = FILES[(case, name)]
     policy = None if options.get("pf_script") in ("down", "launchd") else _policy(case)
