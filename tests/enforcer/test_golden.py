@@ -10,14 +10,17 @@ new artifact over the golden file (`python -m enforcer render --platform ...
 from __future__ import annotations
 
 import difflib
+import json
 import os
+import plistlib
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from enforcer import platforms
+from enforcer import pf, platforms, wfp
 from enforcer.policy import Policy, load
 from tests.enforcer.support import REPO
 
@@ -127,3 +130,29 @@ def test_the_command_prints_the_golden_files(case: str) -> None:
         )
         assert result.returncode == 0, result.stderr
         _assert_same(GOLDEN / case / name, result.stdout)
+
+
+@pytest.mark.parametrize(
+    "name", ["always-on/pf-up.sh", "block-all/pf-up.sh", "block-all/pf-down.sh"]
+)
+def test_pf_scripts_are_posix_sh(name: str) -> None:
+    # macOS runs them with /bin/sh: shellcheck (bin/install-deps) holds them to POSIX sh.
+    shellcheck = shutil.which("shellcheck")
+    assert shellcheck is not None, "shellcheck not found: run bin/install-deps"
+    result = subprocess.run(
+        [shellcheck, "--shell=sh", str(GOLDEN / name)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout
+
+
+def test_launchd_job_runs_the_up_script_at_boot() -> None:
+    job = plistlib.loads((GOLDEN / "always-on" / "pf-launchd.plist").read_bytes())
+    assert job["RunAtLoad"] is True
+    assert job["ProgramArguments"] == ["/bin/sh", pf.UP_SCRIPT_PATH]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_wfp_golden_file_is_the_document(case: str) -> None:
+    options = EXTRA.get((case, "wfp.json"), {})
+    document = wfp.render_document(_policy(case), options.get("wfp_app"))
+    assert json.loads((GOLDEN / case / "wfp.json").read_text()) == document
