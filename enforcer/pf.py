@@ -12,8 +12,9 @@ and `block drop in`. Where pf differs from nftables, it says so here:
 
 - pf cannot match a process. The endpoint rules can be narrowed to the socket's
   owner instead (`user`, the `tunnel_user` option: the user the tunnel's
-  process runs as); without it any process may reach the endpoint's exact
-  address, protocol and port, as with nftables.
+  process runs as; pfctl looks the name up, so it must exist on the Mac);
+  without it any process may reach the endpoint's exact address, protocol and
+  port, as with nftables.
 - pf cannot match a hop limit, so inbound neighbour discovery is allowed from
   any address (nftables requires hop limit 255). It is inbound only: no leak.
 - pf passes a packet of an existing state without reading the rules, so the up
@@ -68,12 +69,10 @@ def _list(items: list[str] | tuple[str, ...]) -> str:
 
 
 def _state(proto: str | None) -> str:
-    # `flags any` is for TCP (and rules of every protocol) only.
-    return (
-        "no state"
-        if proto == "icmp6"
-        else ("flags any keep state" if proto in (None, "tcp") else "keep state")
-    )
+    if proto == "icmp6":
+        return "no state"
+    # pfctl refuses `flags` on a rule of another protocol; on no protocol it is TCP's.
+    return "flags any keep state" if proto in (None, "tcp") else "keep state"
 
 
 def _rule(

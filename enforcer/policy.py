@@ -1,7 +1,7 @@
 """The kill-switch policy: what may leave the host, with no firewall knowledge.
 
-A Policy is a frozen, validated value. Renderers (nftables today, pf or WFP
-later) turn it into rules; nothing here knows how. Every validation error is a
+A Policy is a frozen, validated value. Renderers (nftables.py, pf.py, wfp.py)
+turn it into rules; nothing here knows how. Every validation error is a
 PolicyError whose message is one line, fit for `leakcert-enforcer: <message>`.
 """
 
