@@ -259,8 +259,11 @@ def render_document(policy: Policy | None, tunnel_app: str | None = None) -> dic
         "policy": _policy_json(policy),
         "applier": {
             "session": "not dynamic: the objects outlive the applier",
-            "transaction": "delete every filter and the sublayer of providerKey, then add these;"
-            " one FwpmTransactionBegin0/FwpmTransactionCommit0, so a failure changes nothing",
+            "transaction": "delete every filter, the sublayer and the provider of providerKey,"
+            " then add these; one FwpmTransactionBegin0/FwpmTransactionCommit0, so a failure"
+            " changes nothing",
+            "down": "the same deletions in one transaction; for an always-on policy only when"
+            " forced, as `leakcert-enforcer down --force`",
             "interfaceAlias": "ConvertInterfaceAliasToLuid; an alias with no adapter drops the"
             " filters naming it (permits only: fails closed)",
             "appPath": "FwpmGetAppIdFromFileName0",
