@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from enforcer import pf, wfp
+from enforcer import nftables, pf, wfp
 from enforcer.policy import Policy, PolicyError
 from tests.enforcer.firewall_models import (
     LAYERS,
@@ -112,6 +113,12 @@ def test_each_artifact_decides_every_packet_as_the_policy_says(
 @SETTINGS
 @given(policy=maybe_policies)
 def test_every_artifact_blocks_by_default(policy: Policy | None) -> None:
+    # nftables: each base chain drops what no rule accepts (the kernel proves the rest in
+    # test_properties.py and test_traffic.py).
+    hooks = re.findall(
+        r"type filter hook (\w+) priority filter; policy (\w+);", nftables.render(policy)
+    )
+    assert sorted(hooks) == [("forward", "drop"), ("input", "drop"), ("output", "drop")]
     rules = PfRuleset(pf.render(policy)).rules
     last = [(r.action, r.direction, r.interfaces, r.protocol, r.src, r.dst) for r in rules[-2:]]
     assert last == [
