@@ -186,15 +186,14 @@ def _base(out: _Filters) -> None:
 
 def _policy_filters(policy: Policy, out: _Filters, app: str | None) -> None:
     for e in policy.endpoints:
-        v = e.address.version
         conditions = [
-            _remote(f"{e.address}/{32 if v == 4 else 128}"),
+            _remote(str(ipaddress.ip_network(e.address))),
             _proto(e.protocol),
             _port("REMOTE", e.port),
         ]
         if app is not None:
             conditions.append(_cond("FWPM_CONDITION_ALE_APP_ID", "FWP_BYTE_BLOB_TYPE", app))
-        out.add(f"endpoint {e}", CONNECT[v], "endpoint", conditions)
+        out.add(f"endpoint {e}", CONNECT[e.address.version], "endpoint", conditions)
     versions = (4, 6) if policy.tunnel_ipv6 else (4,)
     for tunnel in policy.tunnels:
         for r in policy.resolvers:
@@ -204,7 +203,7 @@ def _policy_filters(policy: Policy, out: _Filters, app: str | None) -> None:
                 for port in DNS_PORTS:
                     conditions = [
                         _interface(tunnel),
-                        _remote(f"{r}/{32 if r.version == 4 else 128}"),
+                        _remote(str(ipaddress.ip_network(r))),
                         _proto(proto),
                         _port("REMOTE", port),
                     ]
@@ -213,27 +212,14 @@ def _policy_filters(policy: Policy, out: _Filters, app: str | None) -> None:
     for version in (4, 6):
         for proto in ("udp", "tcp"):
             for port in DNS_PORTS:
+                name = f"other DNS {proto}/{port} (IPv{version})"
                 conditions = [_proto(proto), _port("REMOTE", port)]
-                out.add(
-                    f"other DNS {proto}/{port} (IPv{version})",
-                    CONNECT[version],
-                    "dns-block",
-                    conditions,
-                )
+                out.add(name, CONNECT[version], "dns-block", conditions)
     for tunnel in policy.tunnels:
         for version in versions:
-            out.add(
-                f"tunnel {tunnel} out (IPv{version})",
-                CONNECT[version],
-                "tunnel",
-                [_interface(tunnel)],
-            )
-            out.add(
-                f"tunnel {tunnel} in (IPv{version})",
-                ACCEPT[version],
-                "tunnel",
-                [_interface(tunnel)],
-            )
+            for direction, layers in (("out", CONNECT), ("in", ACCEPT)):
+                name = f"tunnel {tunnel} {direction} (IPv{version})"
+                out.add(name, layers[version], "tunnel", [_interface(tunnel)])
     if policy.lan_access:
         for version in (4, 6):
             for net in LAN[version]:
