@@ -15,17 +15,18 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import sys
 import time
-from pathlib import Path
 
 from conformance import probes
 from conformance.cases import Case
 from conformance.phases import Phases
 from conformance.subject import HOOK_TIMEOUT, HookFailed, HookRun, Subject, run_hook
+from netns import home
 from netns.errors import LabError
 from netns.lab import Lab
 
-CHECKOUT = Path(__file__).resolve().parents[1]
 # The routes a third-party program or a rogue DHCP server claims: together they
 # beat any default route, the VPN's included (TunnelVision uses the same trick).
 SPLIT_DEFAULT = ["0.0.0.0/1", "128.0.0.0/1"]
@@ -178,11 +179,11 @@ class CaseRun:
     def probe(self, names: tuple[str, ...] | list[str]) -> dict:
         """The client's applications send the named probes at once; their outcomes."""
         result = self.lab.client.run(
-            "python3 -m conformance.probes " + " ".join(names),
+            f"{shlex.quote(sys.executable)} -m conformance.probes " + " ".join(names),
             timeout=30,
             env={
                 "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
-                "PYTHONPATH": str(CHECKOUT),
+                **home.pythonpath(),
                 probes.VPN_PORT_ENV: str(self.lab.tunnel.endpoint_port),
                 probes.LAN_GATEWAY_ENV: self.lab.lan.gateway4,
             },

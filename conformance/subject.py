@@ -14,10 +14,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from netns import home
 from netns.lab import UPLINK, VPN_KINDS, Lab
 
 BUILTIN = Path(__file__).parent / "subjects"
-CHECKOUT = Path(__file__).resolve().parents[1]
 HOOKS = ("connect", "disconnect", "boot", "crash")
 HOOK_TIMEOUT = 30.0
 OUTPUT_KEPT = 1 << 20  # bytes of a hook's output, from its end
@@ -117,8 +117,8 @@ def shared_folders(subject: Subject) -> tuple[Path, ...]:
     """What of the machine, beyond its system folders, a subject's hooks may read.
 
     Their own folder; the interpreter's environment (a virtualenv, say); and
-    leakcert's packages from the checkout, for `"$PYTHON" -m enforcer` and the
-    foils (the packages only: the checkout may hold results).
+    leakcert's packages, wherever they are installed, for `"$PYTHON" -m enforcer`
+    and the foils (the packages only: a checkout may hold results).
     """
     python = hook_python()
     prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
@@ -127,7 +127,7 @@ def shared_folders(subject: Subject) -> tuple[Path, ...]:
     system = ("/usr", "/bin", "/sbin", "/lib")
     shared = [subject.folder]
     shared += sorted(Path(p) for p in prefixes if p != "/" and not p.startswith(system))
-    shared += sorted(p for p in CHECKOUT.iterdir() if (p / "__init__.py").is_file())
+    shared += home.package_folders()
     return tuple(shared)
 
 
@@ -137,7 +137,7 @@ def hook_environment(lab: Lab) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
         "PYTHON": str(hook_python()),
-        "PYTHONPATH": str(CHECKOUT),
+        **home.pythonpath(),
         "KS_TUNNEL_CONFIG": str(tunnel.config),
         "KS_TUNNEL_IF": tunnel.interface,
         "KS_ENDPOINT_IP": tunnel.endpoint_ip,

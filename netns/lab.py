@@ -28,7 +28,7 @@ from pathlib import Path
 
 from pyroute2 import netns as pyroute2_netns
 
-from netns import daemons, registry, sysctls, topology
+from netns import daemons, home, registry, sysctls, topology
 from netns.capture import (
     SENTINEL_ETHERTYPE,
     Capture,
@@ -262,12 +262,11 @@ class Lab(LabWiring, LabFacts, LabFaults):
         if self._stream is not None:
             raise LabError("a stream is already running")
         self._stream_rate = rate
-        checkout = Path(__file__).resolve().parents[1]
         self._stream = self.client.spawn(
             "stream",
             [
                 "env",
-                f"PYTHONPATH={checkout}",
+                f"PYTHONPATH={home.HOME}",
                 sys.executable,
                 "-m",
                 "netns.stream",
