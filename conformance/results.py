@@ -165,6 +165,15 @@ class CaseResult:
     evidence: Evidence = field(default_factory=Evidence)
 
 
+@dataclass(frozen=True)
+class SubjectInfo:
+    """What the run knew of a subject it certified: its words, its kind, its folder's hash."""
+
+    summary: str
+    vpn: str
+    folder_sha256: str
+
+
 @dataclass
 class Run:
     started: str = ""
@@ -176,6 +185,9 @@ class Run:
     command: str = ""
     # The suite's order of leak classes (the run says it: reports knows no suite).
     leak_classes: list[str] = field(default_factory=list)
+    # The case ids the run selected of its profile, and its subjects by name (newer files).
+    cases: list[str] = field(default_factory=list)
+    subjects: dict[str, SubjectInfo] = field(default_factory=dict)
 
 
 @dataclass
@@ -252,6 +264,7 @@ def _parse(data: Any, folder: Path) -> Results:
     if not isinstance(results, list):
         raise ResultsError("'results' is missing or not a list")
     tools = _obj(run.get("tools"), "'run.tools'")
+    subjects = _obj(run.get("subjects"), "'run.subjects'")
     parsed = []
     for i, item in enumerate(results):
         try:
@@ -268,9 +281,25 @@ def _parse(data: Any, folder: Path) -> Results:
             tools={_str(k, "run.tools"): _str(v, "run.tools") for k, v in tools.items()},
             command=_str(run.get("command"), "run.command"),
             leak_classes=_strings(run.get("leak_classes"), "run.leak_classes"),
+            cases=_strings(run.get("cases"), "run.cases"),
+            subjects={
+                _str(name, "run.subjects"): _subject_info(info) for name, info in subjects.items()
+            },
         ),
         results=parsed,
         folder=folder,
+    )
+
+
+def _subject_info(value: Any) -> SubjectInfo:
+    info = _obj(value, "'run.subjects[]'")
+    digest = _str(info.get("folder_sha256"), "run.subjects[].folder_sha256")
+    if digest and not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise ResultsError("'run.subjects[].folder_sha256' is not a SHA-256 in hex")
+    return SubjectInfo(
+        _str(info.get("summary"), "run.subjects[].summary"),
+        _str(info.get("vpn"), "run.subjects[].vpn"),
+        digest,
     )
 
 

@@ -7,6 +7,7 @@ traceback.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import time
@@ -106,6 +107,27 @@ def load(name_or_path: str) -> Subject:
     if extra:
         raise SubjectError(f"{toml}: unknown key(s) {', '.join(sorted(extra))}")
     return Subject(data["name"], data["summary"].strip(), vpn, folder, dict(hooks))
+
+
+def folder_digest(folder: Path) -> str:
+    """SHA-256 over a subject folder: each file's path, kind and content, in path order.
+
+    A symlink counts as its target's text (never followed); `__pycache__` and
+    `.git` are left out, as they change without the subject changing.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if {"__pycache__", ".git"} & set(relative.parts):
+            continue
+        if path.is_symlink():
+            entry = b"L" + os.readlink(path).encode("utf-8", "surrogateescape")
+        elif path.is_file():
+            entry = b"F" + hashlib.sha256(path.read_bytes()).digest()
+        else:
+            entry = b"D"
+        digest.update(str(relative).encode("utf-8", "surrogateescape") + b"\0" + entry + b"\0")
+    return digest.hexdigest()
 
 
 def hook_python() -> Path:

@@ -8,6 +8,7 @@ checked like any other:
     conformance.results   -> nothing of ours: reports are rebuilt anywhere from it
     conformance           -> itself and netns (subjects reach the enforcer as a program)
     reports               -> itself and conformance.results
+    leakcert              -> everything (the command; nothing imports it)
 
 and no import cycle between modules. An import under `if TYPE_CHECKING:` is
 not an edge: it never runs.
@@ -23,7 +24,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("netns", "enforcer", "conformance", "reports")
+PACKAGES = ("netns", "enforcer", "conformance", "reports", "leakcert")
 # Everything importable the checkout holds: the packages, and what sits beside them.
 OURS = (*PACKAGES, "tests", "benchmarks")
 
@@ -34,6 +35,7 @@ RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("netns", ("netns",)),
     ("enforcer", ("enforcer",)),
     ("reports", ("reports", "conformance.results")),
+    ("leakcert", ("leakcert", "conformance", "reports", "netns")),
 )
 
 MAX_LINES = 400

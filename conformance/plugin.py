@@ -1,0 +1,273 @@
+"""leakcert's pytest plugin, registered by entry point (`pytest11`): the suite in any repository.
+
+    pytest --leakcert-subject ./our-subject [--leakcert-profile always-on]
+           [--leakcert-case 'crash.*'] [--leakcert-results results.json] [-n N]
+
+With a subject given, pytest collects the suite (`conformance/test_conformance.py`,
+wherever leakcert is installed) besides any path named on the command line,
+so a vendor's repository needs no conftest.py; it runs on 2 xdist workers
+unless `-n` says otherwise. One test per (subject, case), with a marker per
+leak class. A built-in control or foil is expected to leak exactly where a
+case says it catches it: those tests are xfail(strict) on a LEAK, so a run
+with nothing wrong has no FAILED line (a PASS there, or an ERROR, fails).
+
+Without a subject the plugin adds nothing to a run but its options: pytest
+in a project that merely has leakcert installed is unchanged.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Generator
+from pathlib import Path
+
+import pytest
+
+from conformance import progress
+from conformance.cases import LEAK_CLASSES, PROFILES, Case, for_profile
+from conformance.subject import BUILTIN, SubjectError, folder_digest, load, resolve
+
+RESULT_KEY = "leakcert_result"
+SUITE = Path(__file__).resolve().with_name("test_conformance.py")
+DEFAULT_WORKERS = 2
+
+
+class LeakFound(Exception):
+    """A LEAK where a case says the subject must leak: the strict xfail's one accepted failure."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("leakcert")
+    group.addoption(
+        "--leakcert-subject",
+        action="append",
+        default=[],
+        dest="leakcert_subject",
+        help="a built-in subject's name or a subject folder (repeatable)",
+    )
+    group.addoption("--leakcert-profile", default="seed", choices=PROFILES, dest="leakcert_profile")
+    group.addoption(
+        "--leakcert-case",
+        action="append",
+        default=[],
+        dest="leakcert_case",
+        metavar="ID_OR_GLOB",
+        help="run only these cases of the profile (repeatable; e.g. 'crash.*')",
+    )
+    group.addoption(
+        "--leakcert-results",
+        default=None,
+        dest="leakcert_results",
+        help="write the run's results JSON here (the pcaps go beside it)",
+    )
+    group.addoption(
+        "--leakcert-hook-timeout",
+        type=float,
+        default=30.0,
+        dest="leakcert_hook_timeout",
+        help="seconds a subject's hook may run",
+    )
+
+
+def add_short_options(parser: pytest.Parser) -> None:
+    """The checkout's own names (`pytest conformance --subject reference`), same settings."""
+    group = parser.getgroup("leakcert")
+    group.addoption("--subject", action="append", default=[], dest="leakcert_subject")
+    group.addoption("--profile", default="seed", choices=PROFILES, dest="leakcert_profile")
+    group.addoption("--results", default=None, dest="leakcert_results")
+    group.addoption("--hook-timeout", type=float, default=30.0, dest="leakcert_hook_timeout")
+
+
+def selected_cases(profile: str, patterns: list[str]) -> list[Case]:
+    """The profile's cases that match any pattern (all of them without one)."""
+    cases = for_profile(profile)
+    if not patterns:
+        return cases
+    return [c for c in cases if any(fnmatch.fnmatchcase(c.id, p) for p in patterns)]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_cmdline_main(config: pytest.Config) -> Generator[None, object, object]:
+    # Before xdist reads it: a subject given means the suite runs, on workers by default.
+    worker = hasattr(config, "workerinput")
+    if config.getoption("leakcert_subject") and config.option.numprocesses is None and not worker:
+        config.option.numprocesses = DEFAULT_WORKERS
+    return (yield)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{progress.MARK}: a case of leakcert's suite")
+    for leak_class in LEAK_CLASSES:
+        config.addinivalue_line("markers", f"{leak_class}: cases of the {leak_class} leak class")
+    subjects = config.getoption("leakcert_subject")
+    if subjects:
+        _collect_suite(config)
+    if not hasattr(config, "workerinput"):
+        _refuse_namesakes(subjects)
+        patterns = config.getoption("leakcert_case")
+        if patterns and not selected_cases(config.getoption("leakcert_profile"), patterns):
+            raise pytest.UsageError(f"--leakcert-case {' '.join(patterns)}: no case matches")
+        config.pluginmanager.register(ResultsWriter(config), "leakcert-results")
+        config.pluginmanager.register(progress.Progress(config, RESULT_KEY), "leakcert-progress")
+
+
+def _collect_suite(config: pytest.Config) -> None:
+    """Make pytest collect the suite: alone, or beside the paths the command line names."""
+    explicit = config.args_source == pytest.Config.ArgsSource.ARGS
+    named = [Path(a.split("::")[0]).resolve() for a in config.args] if explicit else []
+    if any(p == SUITE or p in SUITE.parents for p in named):
+        return
+    config.args = [*config.args, str(SUITE)] if explicit else [str(SUITE)]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "case" not in metafunc.fixturenames or "subject_ref" not in metafunc.fixturenames:
+        return
+    config = metafunc.config
+    subjects = config.getoption("leakcert_subject") or ["reference"]
+    cases = selected_cases(config.getoption("leakcert_profile"), config.getoption("leakcert_case"))
+    params = [
+        pytest.param(ref, case, id=f"{Path(ref).name}:{case.id}", marks=_marks(ref, case))
+        for ref in subjects
+        for case in cases
+    ]
+    metafunc.parametrize(("subject_ref", "case"), params)
+
+
+def _marks(ref: str, case: Case) -> list[pytest.MarkDecorator]:
+    marks = [getattr(pytest.mark, progress.MARK), getattr(pytest.mark, case.leak_class)]
+    builtin = resolve(ref).parent == BUILTIN.resolve()
+    if builtin and resolve(ref).name in case.catches:
+        reason = f"{resolve(ref).name} is a control or foil that this case must catch"
+        marks.append(pytest.mark.xfail(strict=True, raises=LeakFound, reason=reason))
+    return marks
+
+
+def _refuse_namesakes(refs: list[str]) -> None:
+    """Two subjects of one name would share their results: refuse before any case runs."""
+    named: dict[str, str] = {}
+    for ref in refs:
+        try:
+            name = load(ref).name
+        except SubjectError:
+            continue  # its every case is an ERROR with the reason
+        if name in named:
+            raise pytest.UsageError(
+                f"--subject {ref} and --subject {named[name]} are both named {name!r}:"
+                " give each subject its own name"
+            )
+        named[name] = ref
+
+
+@pytest.fixture
+def results_dir(request: pytest.FixtureRequest) -> Path | None:
+    results = request.config.getoption("leakcert_results")
+    return Path(results).resolve().parent if results else None
+
+
+@pytest.fixture
+def hook_timeout(request: pytest.FixtureRequest) -> float:
+    return request.config.getoption("leakcert_hook_timeout")
+
+
+class ResultsWriter:
+    """Collects every case's result on the controller and writes the results JSON."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.started = time.time()
+        self.results: list[dict] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # Results from xdist workers arrive here too, in the reports' user_properties.
+        if report.when == "call":
+            self.results += [json.loads(v) for k, v in report.user_properties if k == RESULT_KEY]
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        path = self.config.getoption("leakcert_results")
+        if not path:
+            return
+        profile = self.config.getoption("leakcert_profile")
+        run = {
+            "started": _iso(self.started),
+            "finished": _iso(time.time()),
+            "leakcert_version": version(),
+            "profile": profile,
+            "cases": [
+                c.id for c in selected_cases(profile, self.config.getoption("leakcert_case"))
+            ],
+            "subjects": _subjects(self.config.getoption("leakcert_subject") or ["reference"]),
+            "kernel": platform.release(),
+            "tools": tool_versions(),
+            "command": " ".join(["pytest", *sys.argv[1:]]),
+            # The suite's order of leak classes, for reports to group by.
+            "leak_classes": list(LEAK_CLASSES),
+        }
+        results = sorted(self.results, key=lambda r: (r["subject"], r["case"]))
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps({"run": run, "results": results}, indent=1))
+
+
+def _subjects(refs: list[str]) -> dict[str, dict[str, str]]:
+    """What the run certified, by name: each subject's summary, kind and folder hash."""
+    found = {}
+    for ref in refs:
+        try:
+            subject = load(ref)
+            digest = folder_digest(subject.folder)
+        except (SubjectError, OSError):
+            continue  # its results say why it did not load
+        found[subject.name] = {
+            "summary": subject.summary,
+            "vpn": subject.vpn,
+            "folder_sha256": digest,
+        }
+    return found
+
+
+def _iso(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def version() -> str:
+    """leakcert's version, as installed (a bare checkout says so)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("leakcert")
+    except PackageNotFoundError:
+        return "0.1.0+source"
+
+
+TOOL_VERSIONS = {
+    "nft": ["nft", "--version"],
+    "wireguard-go": ["wireguard-go", "--version"],
+    "wg": ["wg", "--version"],
+    "openvpn": ["openvpn", "--version"],
+    "dnsmasq": ["dnsmasq", "--version"],
+    "tcpdump": ["tcpdump", "--version"],
+    "dhclient": ["dhclient", "--version"],
+    "bwrap": ["bwrap", "--version"],
+    "ip": ["ip", "-V"],
+    "kernel": ["uname", "-r"],
+}
+
+
+def tool_versions() -> dict[str, str]:
+    """The first line each of the lab's tools prints for its version ("missing" if absent)."""
+    found = {}
+    for tool, argv in TOOL_VERSIONS.items():
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            found[tool] = "missing"
+            continue
+        first = (out.stdout.strip() or out.stderr.strip()).splitlines()
+        found[tool] = first[0] if first else "unknown"
+    return found

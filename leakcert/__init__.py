@@ -1,0 +1,1 @@
+"""The `leakcert` command: certify, report, gate, subjects, cases, doctor."""
