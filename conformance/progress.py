@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
-from conformance.cases import BY_ID
+from conformance.cases import BY_ID, LEAK_CLASSES
 from conformance.results import ResultsError, parse_results, summary_line
 
 COLOURS = {"PASS": "green", "LEAK": "red", "BROKEN": "red", "ERROR": "yellow"}
@@ -42,6 +43,9 @@ class Progress:
         self.total: int | None = None
         self.done = 0
         self.results: dict[str, list[dict]] = defaultdict(list)
+        # Subjects' names line up when they are no longer than their folders' names.
+        refs = config.getoption("leakcert_subject") or ["reference"]
+        self.width = max(len(Path(ref).name) for ref in refs)
 
     # ------------------------------------------------------------- how many
 
@@ -81,10 +85,10 @@ class Progress:
             return
         result = found[0]
         self.results[result["subject"]].append(result)
-        leaks = f"{result.get('leaks', 0)} leaks"
+        leaks = f"{result.get('leaks', 0):>6} leaks"
         seconds = f"{result.get('duration') or 0:5.1f} s"
         self._line(
-            result["subject"], result["case"], result["verdict"], f"{leaks:>9} {seconds}", report
+            result["subject"], result["case"], result["verdict"], f"{leaks} {seconds}", report
         )
 
     def _line(
@@ -100,7 +104,7 @@ class Progress:
         writer.ensure_newline()
         writer.write(f"[{self.done:>{len(total)}}/{total}] ")
         writer.write(f"{verdict:<6}", **{colour: True, "bold": True})
-        writer.write(f" {subject}  {case:<30} {rest}{expected}{left}")
+        writer.write(f" {subject:<{self.width}}  {case:<30} {rest}{expected}{left}")
         writer.line("")
 
     # ------------------------------------------------------------- the end
@@ -123,4 +127,4 @@ class Progress:
             except ResultsError as exc:
                 terminalreporter.line(f"leakcert: the results of {subject} are malformed: {exc}")
                 continue
-            terminalreporter.line(summary_line(subject, parsed))
+            terminalreporter.line(summary_line(subject, parsed, LEAK_CLASSES))

@@ -87,3 +87,13 @@ def test_the_files_are_written_and_escape_the_subjects_words(tmp_path: Path) -> 
         "leakcert seed",
         "PASS 3/3",
     ]
+
+
+def test_every_field_is_documented() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "certificate.md").read_text()
+    c = cert(results(*[(case, "PASS") for case in PROFILE]))
+    fields = [k for k in c if not isinstance(c[k], dict) and k != "cases"]
+    fields += [f"{k}.{sub}" for k in ("subject", "run", "lab") for sub in c[k]]
+    fields += [f"cases[].{k}" for k in c["cases"][0]]
+    assert [f for f in fields if f"`{f}`" not in doc] == []
+    assert f'`"{SCHEMA}"`' in doc

@@ -114,3 +114,21 @@ def test_leak_case_page_renders_in_chromium(report_dir, tmp_path):
     assert dom.count('<path class="layer') >= 3 and '<rect class="bar leak-bar"' in dom
     assert ">trigger</text>" in dom
     _check_links(dom, page, tmp_path)
+
+
+def test_the_certificate_prints_on_one_page(tmp_path: Path) -> None:
+    from conformance.cases import CASES
+    from conformance.results import parse_results
+    from reports.certificate import Scope, certificate, write_certificate
+
+    ids = [case.id for case in CASES]  # more cases than any profile has
+    data = {
+        "run": {"tools": {"nft": "nftables v1.0.6 " + "x" * 200}},
+        "results": [{"subject": "v", "case": c, "verdict": "PASS", "reason": ""} for c in ids],
+    }
+    cert = certificate(parse_results(data), "v", Scope("always-on", ids, ids))
+    page = write_certificate(cert, tmp_path / "out")["html"]
+    pdf = tmp_path / "certificate.pdf"
+    done = _chromium(tmp_path, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", page.as_uri())
+    assert pdf.is_file(), done.stderr[-2000:]
+    assert re.findall(rb"/Count (\d+)", pdf.read_bytes()) == [b"1"]
