@@ -165,13 +165,13 @@ def _refuse_namesakes(refs: list[str]) -> None:
 
 
 @pytest.fixture
-def results_dir(request: pytest.FixtureRequest) -> Path | None:
+def leakcert_results_dir(request: pytest.FixtureRequest) -> Path | None:
     results = request.config.getoption("leakcert_results")
     return Path(results).resolve().parent if results else None
 
 
 @pytest.fixture
-def hook_timeout(request: pytest.FixtureRequest) -> float:
+def leakcert_hook_timeout(request: pytest.FixtureRequest) -> float:
     return request.config.getoption("leakcert_hook_timeout")
 
 

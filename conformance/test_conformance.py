@@ -25,8 +25,8 @@ def test_case(
     subject_ref: str,
     case: Case,
     tmp_path: Path,
-    results_dir: Path | None,
-    hook_timeout: float,
+    leakcert_results_dir: Path | None,
+    leakcert_hook_timeout: float,
     record_property,
     request: pytest.FixtureRequest,
 ) -> None:
@@ -37,14 +37,16 @@ def test_case(
     except (SubjectError, OSError):
         subject_name = subject_ref
     keep = (
-        results_dir / "pcaps" / subject_folder(subject_name) / f"{case.id}.pcap"
-        if results_dir
+        leakcert_results_dir / "pcaps" / subject_folder(subject_name) / f"{case.id}.pcap"
+        if leakcert_results_dir
         else None
     )
-    result = run_case(subject_ref, case, tmp_path, keep_pcap=keep, hook_timeout=hook_timeout)
+    result = run_case(
+        subject_ref, case, tmp_path, keep_pcap=keep, hook_timeout=leakcert_hook_timeout
+    )
     record = result.to_json()
-    if results_dir and keep and "pcap" in record["evidence"]:
-        record["evidence"]["pcap"] = str(keep.relative_to(results_dir))
+    if leakcert_results_dir and keep and "pcap" in record["evidence"]:
+        record["evidence"]["pcap"] = str(keep.relative_to(leakcert_results_dir))
     record_property(RESULT_KEY, json.dumps(record))
     if result.verdict is not Verdict.PASS:
         leaked = "".join(

@@ -91,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def certify(args: argparse.Namespace) -> int:
+    out = args.out.resolve()
+    # An earlier run's results or certificate must never be taken for this one's.
+    for old in ("results.json", "certificate.json", "certificate.html", "badge.svg"):
+        (out / old).unlink(missing_ok=True)
     try:
         subject = load(args.subject)
     except SubjectError as exc:
@@ -100,10 +104,8 @@ def certify(args: argparse.Namespace) -> int:
         return _bad(f"--case {' '.join(args.case)}: no case of the {args.profile} profile matches")
     if args.workers < 0:
         return _bad("-n must be 0 or more")
-    out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.json"
-    results_path.unlink(missing_ok=True)  # a result of an earlier run must never be read
     ini = out / ".pytest.ini"
     ini.write_text(PYTEST_INI)
     command = [

@@ -49,6 +49,15 @@ def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], says: str) -> N
     assert says in one_line(done)
 
 
+def test_an_earlier_certificate_is_never_left_for_this_runs(tmp_path: Path) -> None:
+    (tmp_path / "certificate.json").write_text('{"verdict": "PASS"}')
+    (tmp_path / "badge.svg").write_text("<svg/>")
+    done = leakcert("certify", str(tmp_path / "no-such-subject"), "--out", str(tmp_path))
+    assert done.returncode == 2
+    assert not (tmp_path / "certificate.json").exists()
+    assert not (tmp_path / "badge.svg").exists()
+
+
 def test_cases_lists_every_case_with_its_class_and_requirement() -> None:
     done = leakcert("cases", "--profile", "always-on")
     assert done.returncode == 0
