@@ -7,7 +7,7 @@ With a subject given, pytest collects the suite (`conformance/test_conformance.p
 wherever leakcert is installed) besides any path named on the command line,
 so a vendor's repository needs no conftest.py; it runs on 2 xdist workers
 unless `-n` says otherwise. One test per (subject, case), with a marker per
-leak class. A built-in control or foil is expected to leak exactly where a
+leak class. A built-in foil (`none` included) is expected to leak exactly where a
 case says it catches it: those tests are xfail(strict) on a LEAK, so a run
 with nothing wrong has no FAILED line (a PASS there, or an ERROR, fails).
 
@@ -143,7 +143,7 @@ def _marks(ref: str, case: Case) -> list[pytest.MarkDecorator]:
     marks = [getattr(pytest.mark, progress.MARK), getattr(pytest.mark, case.leak_class)]
     builtin = resolve(ref).parent == BUILTIN.resolve()
     if builtin and resolve(ref).name in case.catches:
-        reason = f"{resolve(ref).name} is a control or foil that this case must catch"
+        reason = f"{resolve(ref).name} is a foil that this case must catch"
         marks.append(pytest.mark.xfail(strict=True, raises=LeakFound, reason=reason))
     return marks
 
@@ -224,7 +224,7 @@ def _subjects(refs: list[str]) -> dict[str, dict[str, str]]:
             continue  # its results say why it did not load
         found[subject.name] = {
             "summary": subject.summary,
-            "vpn": subject.vpn,
+            "vpn": subject.vpn_kind,
             "folder_sha256": digest,
         }
     return found

@@ -54,5 +54,5 @@ def test_case(
         )
         message = f"{result.verdict.value}: {result.reason}{leaked}"
         if result.verdict is Verdict.LEAK and request.node.get_closest_marker("xfail"):
-            raise LeakFound(message)  # a control or foil caught, as the case says
+            raise LeakFound(message)  # a foil caught, as the case says
         pytest.fail(message, pytrace=False)

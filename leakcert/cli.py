@@ -2,7 +2,7 @@
 
     leakcert certify PATH_OR_NAME [--profile P] [--out DIR] [-n N] [--case GLOB]...
     leakcert report RESULTS.json --out DIR
-    leakcert gate RESULTS.json [--must-pass S] [--must-leak S]
+    leakcert gate RESULTS.json [--must-pass S] [--foil S]
     leakcert subjects | cases [--profile P] | doctor
 
 `certify` runs the profile's cases (or the `--case` selection) through pytest
@@ -149,7 +149,7 @@ def _subjects() -> int:
             subject = load(str(folder))
         except SubjectError:
             continue
-        print(f"{subject.name:24} {subject.vpn:9} {subject.summary}")
+        print(f"{subject.name:24} {subject.vpn_kind:9} {subject.summary}")
     return 0
 
 
