@@ -83,11 +83,16 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "certify":
         return certify(args)
-    if args.command == "subjects":
-        return _subjects()
-    if args.command == "cases":
-        return _cases(args.profile)
-    return doctor.main()
+    try:
+        if args.command == "subjects":
+            return _subjects()
+        if args.command == "cases":
+            return _cases(args.profile)
+        return doctor.main()
+    except BrokenPipeError:
+        # A listing piped into `head`: the reader has what it wanted.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def certify(args: argparse.Namespace) -> int:
