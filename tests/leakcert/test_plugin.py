@@ -47,3 +47,22 @@ def test_a_vendor_folder_runs_the_suite_with_a_line_per_case(tmp_path: Path) -> 
 def test_colour_when_forced_and_never_with_no_color(tmp_path: Path) -> None:
     assert "\x1b[" in vendor_run(tmp_path, FORCE_COLOR="1").stdout
     assert "\x1b[" not in vendor_run(tmp_path, FORCE_COLOR="1", NO_COLOR="1").stdout
+
+
+def test_a_foil_that_errors_is_a_failure_not_an_expected_one(tmp_path: Path) -> None:
+    # `none` must leak in connected.nothing-else; a hook that cannot finish in time makes
+    # it ERROR, which the strict xfail must not accept (it accepts only a LEAK).
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "0"),
+            *("--leakcert-subject", "none", "--leakcert-case", "connected.nothing-else"),
+            *("--leakcert-hook-timeout", "0.001"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "[1/1] ERROR  none" in done.stdout
+    assert done.stdout.splitlines()[-1].split()[1:3] == ["1", "failed"]
