@@ -14,7 +14,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from pyroute2 import netns as pyroute2_netns
@@ -95,11 +95,15 @@ def _locked() -> Iterator[None]:
 
 
 def records() -> list[LabRecord]:
+    """Every record; fields this version does not know (a newer leakcert's) are left out,
+    so that what it does know is still swept."""
+    known = {f.name for f in fields(LabRecord)}
     found = []
     for path in sorted(REGISTRY.glob("*.json")):
         try:
-            found.append(LabRecord(**json.loads(path.read_text())))
-        except (OSError, ValueError, TypeError):
+            data = json.loads(path.read_text())
+            found.append(LabRecord(**{k: v for k, v in data.items() if k in known}))
+        except (OSError, ValueError, TypeError, AttributeError):
             path.unlink(missing_ok=True)
     return found
 
