@@ -8,7 +8,7 @@
     block    apply block-all: loopback, DHCP and neighbour discovery only
     boot     install/remove the ruleset file and a systemd unit that loads it before networking
 
-Modes: "connected" tables are removed by a plain `down` (a VPN client would call
+Modes: "session" tables are removed by a plain `down` (a VPN client would call
 it on disconnect); "always-on" tables stay until `down --force`, so that a
 disconnect hook or a stray script cannot open the host. The kernel holds the
 rules; nothing here polls or stays running.

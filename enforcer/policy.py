@@ -16,7 +16,7 @@ from typing import Any
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-MODES = ("always-on", "connected")
+MODES = ("always-on", "session")
 PROTOCOLS = ("udp", "tcp")
 # Linux IFNAMSIZ is 16 including the NUL, and the kernel refuses "/", ":" and
 # spaces. The set here is narrower on purpose: the name is pasted into an nft

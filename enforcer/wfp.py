@@ -33,7 +33,7 @@ The model:
 - always-on: provider, sublayer and filters are persistent (they survive a
   reboot and a BFE restart), and a block-all set is added again as boot-time
   filters, enforced from the moment tcpip.sys starts until BFE starts (the two
-  flags cannot be set on one filter). connected: nothing is persistent; the
+  flags cannot be set on one filter). session: nothing is persistent; the
   filters last until `down` or a reboot.
 """
 

@@ -34,5 +34,5 @@ def policies(draw: st.DrawFn, names: st.SearchStrategy[str] = ifnames) -> Policy
         resolvers=tuple(draw(st.lists(resolver, max_size=3))),
         tunnel_ipv6=tunnel_ipv6,
         lan_access=draw(st.booleans()),
-        mode=draw(st.sampled_from(["always-on", "connected"])),
+        mode=draw(st.sampled_from(["always-on", "session"])),
     )

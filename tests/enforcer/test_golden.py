@@ -26,7 +26,7 @@ from tests.enforcer.support import REPO
 
 GOLDEN = Path(__file__).with_name("golden")
 APP = "C:\\Program Files\\OpenVPN\\bin\\openvpn.exe"
-CASES = ("connected", "always-on", "ipv6-allowed", "ipv6-blocked", "lan", "block-all")
+CASES = ("session", "always-on", "ipv6-allowed", "ipv6-blocked", "lan", "block-all")
 # Each platform's artifact, and the render options it is given per case.
 ARTIFACTS = {
     "nftables.nft": ("nftables", {}),

@@ -69,7 +69,7 @@ def test_toml_round_trip(tmp_path: Path) -> None:
         resolvers=("10.64.0.1", "2001:db8::53"),
         tunnel_ipv6=True,
         lan_access=True,
-        mode="connected",
+        mode="session",
     )
     path = tmp_path / "policy.toml"
     path.write_text(to_toml(policy))

@@ -63,7 +63,7 @@ def test_no_leak_while_reapplied(fresh_bench: Bench) -> None:
         policy_flags(tunnel_ipv6=True),
         policy_flags(lan_access=True),
         policy_flags(resolvers=("198.18.0.53", "198.18.1.53")),
-        policy_flags(mode="connected"),
+        policy_flags(mode="session"),
     ]
     bench.up(*policies[0])
     flood = _start_flood(bench, "203.0.113.99", 9999)

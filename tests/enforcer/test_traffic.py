@@ -76,8 +76,8 @@ def test_blocked_send_fails_fast(bench: Bench) -> None:
     assert result.startswith("error E")
 
 
-def test_connected_mode_down_removes(fresh_bench: Bench) -> None:
-    fresh_bench.up(*policy_flags(mode="connected"))
+def test_session_mode_down_removes(fresh_bench: Bench) -> None:
+    fresh_bench.up(*policy_flags(mode="session"))
     assert not fresh_bench.reaches("udp", "203.0.113.99", 9000)
     result = enforcer(fresh_bench.client, "down")
     assert result.returncode == 0, result.stderr
