@@ -26,7 +26,7 @@ WIREGUARD_SOCKETS = Path("/var/run/wireguard")
 ETC_NETNS = Path("/etc/netns")
 
 
-def _start_time(pid: int) -> int | None:
+def process_start_time(pid: int) -> int | None:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
@@ -46,18 +46,20 @@ class LabRecord:
     wireguard_ifs: list[str] = field(default_factory=list)
     workdir: str = ""
     remove_workdir: bool = False
+    containers: list[str] = field(default_factory=list)  # names, on the engine at `docker`
+    docker: str = ""
 
     @classmethod
     def for_this_process(cls, lab_id: str) -> LabRecord:
         pid = os.getpid()
-        return cls(lab_id, pid, _start_time(pid) or 0)
+        return cls(lab_id, pid, process_start_time(pid) or 0)
 
     @property
     def path(self) -> Path:
         return REGISTRY / f"{self.lab_id}.json"
 
     def owner_alive(self) -> bool:
-        return _start_time(self.owner_pid) == self.owner_start
+        return process_start_time(self.owner_pid) == self.owner_start
 
     def save(self) -> None:
         REGISTRY.mkdir(parents=True, exist_ok=True)
@@ -69,6 +71,8 @@ class LabRecord:
         """Delete everything this record names, then the record itself."""
         if self.cgroup:
             Cgroup(Path(self.cgroup)).remove()
+        if self.containers:
+            _remove_containers(self.docker, self.containers)
         for name in self.namespaces:
             if name in pyroute2_netns.listnetns():
                 pyroute2_netns.remove(name)
@@ -79,6 +83,19 @@ class LabRecord:
         if self.remove_workdir and self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
         self.path.unlink(missing_ok=True)
+
+
+def _remove_containers(address: str, names: list[str]) -> None:
+    """Remove a lab's containers by name (the lab's own engine, if gone, removes them
+    when it starts again)."""
+    import docker
+
+    with suppress(docker.errors.DockerException):
+        engine = docker.DockerClient(base_url=address, timeout=60)
+        for name in names:
+            with suppress(docker.errors.NotFound):
+                engine.containers.get(name).remove(force=True)
+        engine.close()
 
 
 def _remove_empty(folder: Path) -> None:
