@@ -159,6 +159,11 @@ class ContainerClient:
         container.reload()
         return container.status == "running"
 
+    def _ended(self) -> None:
+        """Raise when the VPN container has stopped (what was in it died with it)."""
+        if not self.alive():
+            raise LabError("the VPN container ended: its first process exited, its hook with it")
+
     def _create(self, role: str, image: str, **options):
         docker = docker_module()
         try:
@@ -206,7 +211,7 @@ class ContainerClient:
         """
         del cwd
         if not self.alive():
-            raise LabError("the VPN container has ended: a process in it killed its first one")
+            raise LabError("the VPN container ended: its first process exited")
         self._hooks += 1
         gate = self.hook_dir / f"gate-{self._hooks}"
         log = self.hook_dir / f"hook-{self._hooks}.log"
@@ -239,7 +244,7 @@ class ContainerClient:
                 return None
             return until(
                 "the engine to record the hook's exit",
-                lambda: _exit_code(api.exec_inspect(exec_id)),
+                lambda: _exit_code(api.exec_inspect(exec_id)) or self._ended(),
                 timeout=10,
             )[0]
         except docker_module().errors.APIError as exc:

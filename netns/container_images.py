@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import tempfile
 from contextlib import suppress
+from functools import cache
 from pathlib import Path
 
 from netns.docker_engine import HOME, client, docker_module
@@ -34,6 +35,7 @@ RECIPE = 1
 BUILD_TIMEOUT = 900
 
 
+@cache
 def debian_release() -> str:
     """The machine's Debian release (its codename): bases match the lab's own tools."""
     text = Path("/etc/os-release").read_text()
@@ -43,6 +45,7 @@ def debian_release() -> str:
     return found.group(1).strip('"')
 
 
+@cache
 def _mmdebstrap_version() -> str:
     if shutil.which("mmdebstrap") is None:
         raise LabError("mmdebstrap is missing: apt-get install mmdebstrap")
