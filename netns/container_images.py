@@ -73,9 +73,10 @@ def _has(engine, tag: str) -> bool:
     return True
 
 
-def _build_lock(tag: str):
+def _build_lock():
+    """One image is built at a time on this machine (a build takes both cores anyway)."""
     HOME.mkdir(parents=True, exist_ok=True)
-    lock = open(HOME / f"build-{tag.replace('/', '_').replace(':', '_')}.lock", "w")  # noqa: SIM115
+    lock = open(HOME / "build.lock", "w")  # noqa: SIM115 - held by the with block's caller
     fcntl.flock(lock, fcntl.LOCK_EX)
     return lock
 
@@ -87,7 +88,7 @@ def base_image(packages: tuple[str, ...]) -> str:
             raise LabError(f"{package!r} is not a Debian package name")
     tag = base_tag(packages)
     engine = client()
-    with _build_lock(tag):
+    with _build_lock():
         if _has(engine, tag):
             return tag
         with tempfile.TemporaryDirectory(prefix="leakcert-base-", dir="/var/tmp") as tmp:
@@ -133,7 +134,7 @@ def subject_image(folder: Path, name: str, base: str) -> str:
     tag = f"{repository}:{digest}"
     engine = client()
     docker = docker_module()
-    with _build_lock(tag):
+    with _build_lock():
         if _has(engine, tag):
             return tag
         try:

@@ -10,12 +10,16 @@ the machine's Docker and nothing of the machine's network:
     no iptables, no ip6tables, no bridge, no IP forwarding: its containers
     have no network but the one the lab attaches (`netns.container_client`)
 
-One engine serves every process of a run. Its record (`engine.json`, under
+One engine serves every process of a run. Its record (`engine.json`, beside
 the lab's registry) names its pid and the processes using it; a process
 joins once and leaves when it exits; the last one to leave stops it. A user
 that dies without leaving (SIGKILL) is found dead by the next lab's sweep,
 which stops the engine when no user is alive. The engine's processes (dockerd,
 containerd, the shims) live in a cgroup of their own, killed with it.
+
+The containers a lab creates, on any engine, are named in a record of their
+own (`labs/<lab id>.json`) before they are created: the lab removes them at
+its teardown, and the sweep removes those of a lab whose owner is dead.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ HOME = REGISTRY.parent / "docker"
 DATA_ROOT = Path("/var/lib/leakcert/docker")
 SOCKET = HOME / "docker.sock"
 RECORD = HOME / "engine.json"
+LABS = HOME / "labs"
 MACHINE_SOCKET = Path("/var/run/docker.sock")
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
@@ -155,8 +160,57 @@ def _leave() -> None:
             _stop(record)
 
 
+@dataclass
+class ContainersRecord:
+    """The containers one lab created on an engine, and who owns them."""
+
+    lab_id: str
+    owner_pid: int
+    owner_start: int
+    address: str
+    names: list[str]
+
+    @property
+    def path(self) -> Path:
+        return LABS / f"{self.lab_id}.json"
+
+    def release(self) -> None:
+        """Remove the containers (by name), then this record."""
+        docker = docker_module()
+        with suppress(docker.errors.DockerException):
+            engine = docker.DockerClient(base_url=self.address, timeout=60)
+            with closing(engine):
+                for name in self.names:
+                    # Gone already, or being removed by another sweep: either way, going.
+                    with suppress(docker.errors.APIError):
+                        engine.containers.get(name).remove(force=True)
+        self.path.unlink(missing_ok=True)
+
+
+def record_containers(lab_id: str, names: list[str]) -> ContainersRecord:
+    """Name the containers a lab is about to create on the engine, before it does."""
+    pid = os.getpid()
+    record = ContainersRecord(
+        lab_id, pid, process_start_time(pid) or 0, engine_address(), list(names)
+    )
+    LABS.mkdir(parents=True, exist_ok=True)
+    tmp = record.path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(record)))
+    tmp.replace(record.path)
+    return record
+
+
 def sweep_dead() -> bool:
-    """Stop the lab's engine if no process that joined it is alive; whether it did."""
+    """Remove the containers of labs whose owner is dead, then stop the lab's engine if no
+    process that joined it is alive; whether it stopped it."""
+    for path in sorted(LABS.glob("*.json")) if LABS.is_dir() else []:
+        try:
+            record = ContainersRecord(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            path.unlink(missing_ok=True)
+            continue
+        if process_start_time(record.owner_pid) != record.owner_start:
+            record.release()
     if not RECORD.exists():
         return False
     with _locked():

@@ -206,6 +206,7 @@ class Lab(LabWiring, LabFacts, LabFaults, LabContainers):
             self._capture.abort()
             self._capture = None
         self._end_sandbox()
+        self._remove_containers()
         for host in self.hosts.values():
             host.close()
         if self._built:

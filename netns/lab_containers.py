@@ -21,15 +21,15 @@ class LabContainers:
 
     client_container: ContainerSpec | None
     containers: ContainerClient | None = None
+    _containers_record: docker_engine.ContainersRecord | None = None
 
     def _create_namespace(self, role: str, namespace: str) -> None:
         if role != "client" or self.client_container is None:
             pyroute2_netns.create(namespace)
             return
         prefix = f"leakcert-{self.lab_id}"
-        self.record.docker = docker_engine.engine_address()
-        self.record.containers = [f"{prefix}-{role}" for role in ("app", "vpn", "holder")]
-        self.record.save()
+        names = [f"{prefix}-{role}" for role in ("app", "vpn", "holder")]
+        self._containers_record = docker_engine.record_containers(self.lab_id, names)
         self.containers = ContainerClient(
             docker_engine.client(),
             prefix,
@@ -53,3 +53,9 @@ class LabContainers:
         self.containers.readonly = readonly
         self.containers.start()
         return self.containers
+
+    def _remove_containers(self) -> None:
+        """Teardown: the client's containers go, and their record with them."""
+        if self._containers_record is not None:
+            self._containers_record.release()
+            self._containers_record = None

@@ -46,8 +46,6 @@ class LabRecord:
     wireguard_ifs: list[str] = field(default_factory=list)
     workdir: str = ""
     remove_workdir: bool = False
-    containers: list[str] = field(default_factory=list)  # names, on the engine at `docker`
-    docker: str = ""
 
     @classmethod
     def for_this_process(cls, lab_id: str) -> LabRecord:
@@ -71,8 +69,6 @@ class LabRecord:
         """Delete everything this record names, then the record itself."""
         if self.cgroup:
             Cgroup(Path(self.cgroup)).remove()
-        if self.containers:
-            _remove_containers(self.docker, self.containers)
         for name in self.namespaces:
             if name in pyroute2_netns.listnetns():
                 pyroute2_netns.remove(name)
@@ -83,19 +79,6 @@ class LabRecord:
         if self.remove_workdir and self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
         self.path.unlink(missing_ok=True)
-
-
-def _remove_containers(address: str, names: list[str]) -> None:
-    """Remove a lab's containers by name (the lab's own engine, if gone, removes them
-    when it starts again)."""
-    import docker
-
-    with suppress(docker.errors.DockerException):
-        engine = docker.DockerClient(base_url=address, timeout=60)
-        for name in names:
-            with suppress(docker.errors.NotFound):
-                engine.containers.get(name).remove(force=True)
-        engine.close()
 
 
 def _remove_empty(folder: Path) -> None:

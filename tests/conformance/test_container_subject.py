@@ -86,6 +86,9 @@ def engine_state() -> dict[str, object]:
     ]
     return {
         "record": docker_engine.RECORD.exists(),
+        "containers records": set(os.listdir(docker_engine.LABS))
+        if docker_engine.LABS.is_dir()
+        else set(),
         "socket": docker_engine.SOCKET.exists(),
         "exec root": (docker_engine.HOME / "exec").exists(),
         "processes": processes,
@@ -171,7 +174,7 @@ def test_a_runner_killed_while_its_container_runs_leaves_nothing_after_a_sweep(
     ref = hostile(
         tmp_path / "sleeper",
         "ARG BASE\nFROM $BASE\n",
-        'connect = "touch $KS_STATE_DIR/up && sleep 600"',
+        'connect = "echo $KS_TUNNEL_IF > $KS_STATE_DIR/up && sleep 600"',
     )
     workdir = tmp_path / "work"
     runner = subprocess.Popen(
@@ -181,8 +184,8 @@ def test_a_runner_killed_while_its_container_runs_leaves_nothing_after_a_sweep(
     )
     try:
         up = workdir / "connected.baseline" / "lab" / "client-state" / "up"
-        until("the container's connect hook", up.exists, 600)
-        lab_id = next(r.lab_id for r in registry.records() if r.owner_pid == runner.pid)
+        until("the container's connect hook", lambda: up.exists() and up.read_text(), 600)
+        lab_id = up.read_text().strip()[len("wgc") :]
         runner.send_signal(signal.SIGKILL)
         runner.wait()
         assert engine_state()["processes"], "a SIGKILL leaves the engine behind until a sweep"
