@@ -87,7 +87,6 @@ class ContainerClient:
         self.readonly = tuple(readonly)
         self._containers: dict[str, object] = {}
         self._running = False
-        self._hooks = 0
 
     # ------------------------------------------------------------- lifecycle
 
@@ -212,9 +211,9 @@ class ContainerClient:
         del cwd
         if not self.alive():
             raise LabError("the VPN container ended: its first process exited")
-        self._hooks += 1
-        gate = self.hook_dir / f"gate-{self._hooks}"
-        log = self.hook_dir / f"hook-{self._hooks}.log"
+        # Names the subject, which may write this folder, cannot have made beforehand.
+        run = os.urandom(8).hex()
+        gate, log = self.hook_dir / f"gate-{run}", self.hook_dir / f"hook-{run}.log"
         os.mkfifo(gate, 0o600)
         # Opened read-write: never blocks, and the word waits in the pipe until read.
         gate_fd = os.open(gate, os.O_RDWR)
@@ -229,17 +228,7 @@ class ContainerClient:
             )["Id"]
             api.exec_start(exec_id, detach=True)
             pid = until("the hook's process to start", lambda: api.exec_inspect(exec_id)["Pid"])
-            pidfd = os.pidfd_open(pid)
-            try:
-                try:
-                    cgroup.procs_file.write_text(str(pid))
-                    os.write(gate_fd, b"go\n")
-                except ProcessLookupError:
-                    pass  # it ended before it was moved (its exit status says why)
-                exited = bool(select.select([pidfd], [], [], timeout)[0])
-            finally:
-                os.close(pidfd)
-            if not exited:
+            if not _release_and_await(pid, cgroup, gate_fd, timeout):
                 cgroup.kill()
                 return None
             return until(
@@ -272,6 +261,22 @@ class ContainerClient:
             raise LabError(f"cannot run {shlex.join(argv)} {where}: {exc}") from None
         stdout = (result.output[0] or b"").decode(errors="replace")
         return result.exit_code, stdout
+
+
+def _release_and_await(pid: int, cgroup: Cgroup, gate_fd: int, timeout: float) -> bool:
+    """Move the hook's process into `cgroup`, let it run, and await its exit (a pidfd
+    becomes readable then); whether it exited within `timeout`."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True  # it ended before it was moved (its exit status says why)
+    try:
+        with suppress(ProcessLookupError):
+            cgroup.procs_file.write_text(str(pid))
+            os.write(gate_fd, b"go\n")
+        return bool(select.select([pidfd], [], [], timeout)[0])
+    finally:
+        os.close(pidfd)
 
 
 def _exit_code(info: dict) -> tuple[int] | None:
