@@ -35,6 +35,9 @@ PACKAGES = '["wireguard-go", "wireguard-tools", "iproute2", "iptables", "procps"
 # The man page's REJECT rule outlives wireguard-go, in a container as on a desktop;
 # and it is iptables only: IPv6 announced on the LAN goes around it.
 ROWS = {"crash.everything": Verdict.PASS, "ipv6.announced": Verdict.LEAK}
+# The OpenVPN guide's IPv6 switch-off is docker run --sysctl in its container: without
+# it, IPv6 on the LAN would leak around its iptables-only rules.
+OPENVPN = ("openvpn-killswitch-container", "ipv6.from-start", Verdict.PASS)
 
 WORKER = """
 import json, sys
@@ -118,8 +121,9 @@ def warm_cache() -> Iterator[dict[str, object]]:
 def _warm() -> dict[str, object]:
     build = (
         "from conformance import container_subject, subject\n"
-        f"s = subject.load({SUBJECT!r})\n"
-        "container_subject.build(s.name, s.folder, s.container)\n"
+        f"for name in {[SUBJECT, OPENVPN[0]]!r}:\n"
+        "    s = subject.load(name)\n"
+        "    container_subject.build(s.name, s.folder, s.container)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", build], capture_output=True, text=True, cwd=REPO, timeout=1800
@@ -137,6 +141,8 @@ def test_a_container_subject_is_certified_and_leaves_nothing(
         assert Verdict(record["verdict"]) is ROWS[record["case"]], record
         lab_id = re.search(r"wgc([0-9a-f]{6})", record["hooks"]).group(1)
         assert leftovers(lab_id) == [], record["case"]
+    [record] = run_worker(OPENVPN[0], tmp_path / "openvpn", [OPENVPN[1]])
+    assert Verdict(record["verdict"]) is OPENVPN[2], record
     after = engine_state()
     # The engine stopped when its one user left; no container, network or mount of it
     # is left, and its data root holds the image cache and nothing more.
