@@ -154,11 +154,13 @@ def subject_image(folder: Path, name: str, base: str) -> str:
         except docker.errors.APIError as exc:
             reason = _one_line(exc.explanation or str(exc))
             raise LabError(f"the subject's image could not be built: {reason}") from None
+    # Older builds of this subject go by their tags: an image another tag still
+    # names (its base, for a Dockerfile with no step of its own) stays.
     for image in engine.images.list(name=repository):
-        if tag not in image.tags:
-            # One in use by another lab's container stays: the next build removes it.
-            with suppress(docker.errors.APIError):
-                engine.images.remove(image.id)
+        for old in image.tags:
+            if old.startswith(f"{repository}:") and old != tag:
+                with suppress(docker.errors.APIError):  # in use by a running lab: next time
+                    engine.images.remove(old)
     return tag
 
 
