@@ -49,7 +49,8 @@ def main() -> int:
     for name in CONTAINERS:
         loaded = subject.load(name)
         start = time.monotonic()
-        container_subject.build(loaded.name, loaded.folder, loaded.container)
+        digest = subject.folder_digest(loaded.folder)
+        container_subject.build(loaded.name, loaded.folder, loaded.container, digest)
         print(f"images of {name}, from the cache: {time.monotonic() - start:.2f} s")
 
     seconds: dict[str, dict[str, list[float]]] = {name: {} for name in SUBJECTS}

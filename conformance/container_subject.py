@@ -64,14 +64,15 @@ def parse(table: object, toml: Path) -> ContainerConfig:
     return ContainerConfig(tuple(packages), {k: str(v) for k, v in sysctls.items()})
 
 
-def build(name: str, folder: Path, config: ContainerConfig) -> ContainerSpec:
-    """The subject's, and the application's, images, built or taken from the cache.
+def build(name: str, folder: Path, config: ContainerConfig, digest: str) -> ContainerSpec:
+    """The subject's, and the application's, images, built or taken from the cache
+    (the subject's by `digest`, its folder's `subject.folder_digest`).
 
     Raises LabError (one line) when an image cannot be built.
     """
     base = container_images.base_image(config.packages)
     return ContainerSpec(
-        image=container_images.subject_image(folder, name, base),
+        image=container_images.subject_image(folder, name, base, digest),
         app_image=container_images.base_image(APP_PACKAGES),
         sysctls=dict(config.sysctls),
         app_mounts={str(PROBES_PACKAGE): f"{APP_DIR}/conformance"},

@@ -25,7 +25,14 @@ from conformance.case_run import CaseRun
 from conformance.cases import Case
 from conformance.judge import Judgement, Verdict, judge
 from conformance.phases import Phases
-from conformance.subject import HOOK_TIMEOUT, HookFailed, HookRun, SubjectError, load
+from conformance.subject import (
+    HOOK_TIMEOUT,
+    HookFailed,
+    HookRun,
+    SubjectError,
+    folder_digest,
+    load,
+)
 from conformance.triggers import TRIGGERS
 from netns import topology
 from netns.capture import read_wire
@@ -101,7 +108,10 @@ def run_case(
     try:
         container = None
         if subject.container is not None:
-            container = container_subject.build(subject.name, subject.folder, subject.container)
+            digest = folder_digest(subject.folder)
+            container = container_subject.build(
+                subject.name, subject.folder, subject.container, digest
+            )
             phases.end("images")
         with Lab(
             workdir / "lab",

@@ -111,18 +111,8 @@ def base_image(packages: tuple[str, ...]) -> str:
     return tag
 
 
-def folder_hash(folder: Path) -> str:
-    """A hash of every file under `folder`: names, modes and contents."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0")
-        digest.update(oct(path.stat().st_mode & 0o777).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
-def subject_image(folder: Path, name: str, base: str) -> str:
-    """The subject's Dockerfile built on `base` (cached by its folder's hash); its tag.
+def subject_image(folder: Path, name: str, base: str, digest: str) -> str:
+    """The subject's Dockerfile built on `base`, cached by `digest` (its folder's); its tag.
 
     A Dockerfile that fails to build is a LabError of one line.
     """
@@ -130,8 +120,7 @@ def subject_image(folder: Path, name: str, base: str) -> str:
         raise LabError(f"no Dockerfile in {folder}")
     clean = re.sub(r"[^a-z0-9_.-]+", "-", name.lower()).strip("-.") or "x"
     repository = f"leakcert/subject-{clean}"
-    digest = hashlib.sha256((folder_hash(folder) + base).encode()).hexdigest()[:16]
-    tag = f"{repository}:{digest}"
+    tag = f"{repository}:{hashlib.sha256((digest + base).encode()).hexdigest()[:16]}"
     engine = client()
     docker = docker_module()
     with _build_lock():
