@@ -21,9 +21,11 @@ import time
 
 from conformance import probes
 from conformance.cases import Case
+from conformance.container_subject import CONTAINER_PATH
 from conformance.phases import Phases
 from conformance.subject import HOOK_TIMEOUT, HookFailed, HookRun, Subject, run_hook
 from netns import home
+from netns.container_client import APP_DIR
 from netns.errors import LabError
 from netns.lab import Lab
 
@@ -177,20 +179,28 @@ class CaseRun:
         time.sleep(self.case.settle)
 
     def probe(self, names: tuple[str, ...] | list[str]) -> dict:
-        """The client's applications send the named probes at once; their outcomes."""
-        result = self.lab.client.run(
-            f"{shlex.quote(sys.executable)} -m conformance.probes " + " ".join(names),
-            timeout=30,
-            env={
+        """The client's applications send the named probes at once; their outcomes.
+
+        A container subject's applications are its application container's.
+        """
+        env = {
+            probes.VPN_PORT_ENV: str(self.lab.tunnel.endpoint_port),
+            probes.LAN_GATEWAY_ENV: self.lab.lan.gateway4,
+        }
+        if self.lab.containers is not None:
+            env |= {"PATH": CONTAINER_PATH, "PYTHONPATH": APP_DIR}
+            argv = ["python3", "-m", "conformance.probes", *names]
+            stdout = self.lab.containers.app_run(argv, env, timeout=30)[1]
+        else:
+            env |= {
                 "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
                 **home.pythonpath(),
-                probes.VPN_PORT_ENV: str(self.lab.tunnel.endpoint_port),
-                probes.LAN_GATEWAY_ENV: self.lab.lan.gateway4,
-            },
-        )
+            }
+            command = f"{shlex.quote(sys.executable)} -m conformance.probes " + " ".join(names)
+            stdout = self.lab.client.run(command, timeout=30, env=env).stdout
         try:
-            outcome = json.loads(result.stdout)
+            outcome = json.loads(stdout)
         except ValueError:
-            raise LabError(f"the probes printed no result: {result.stdout[:200]!r}") from None
+            raise LabError(f"the probes printed no result: {stdout[:200]!r}") from None
         self.probes.append({"t": round(time.time() - self.t0, 6), "outcomes": outcome})
         return outcome

@@ -20,11 +20,19 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conformance import container_subject
 from conformance.case_run import CaseRun
 from conformance.cases import Case
 from conformance.judge import Judgement, Verdict, judge
 from conformance.phases import Phases
-from conformance.subject import HOOK_TIMEOUT, HookFailed, HookRun, SubjectError, load
+from conformance.subject import (
+    HOOK_TIMEOUT,
+    HookFailed,
+    HookRun,
+    SubjectError,
+    folder_digest,
+    load,
+)
 from conformance.triggers import TRIGGERS
 from netns import topology
 from netns.capture import read_wire
@@ -98,12 +106,20 @@ def run_case(
     pcap = workdir / "wire.pcap"
     run: CaseRun | None = None
     try:
+        container = None
+        if subject.container is not None:
+            digest = folder_digest(subject.folder)
+            container = container_subject.build(
+                subject.name, subject.folder, subject.container, digest
+            )
+            phases.end("images")
         with Lab(
             workdir / "lab",
             ipv6=case.lan_ipv6,
             tunnel_ipv6=case.tunnel_ipv6,
             boot_client=False,
             vpn_kind=subject.vpn_kind,
+            client_container=container,
         ) as lab:
             run = CaseRun(lab, subject, case, hook_timeout, phases)
             lab.start_capture(pcap)

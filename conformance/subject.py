@@ -15,6 +15,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conformance import container_subject
+from conformance.container_subject import ContainerConfig
 from netns import home
 from netns.lab import UPLINK, VPN_KINDS, Lab
 
@@ -60,6 +62,8 @@ class Subject:
     vpn_kind: str  # subject.toml's `vpn`
     folder: Path
     hooks: dict[str, str] = field(default_factory=dict)
+    # A container subject's [container] table (`conformance.container_subject`).
+    container: ContainerConfig | None = None
 
     def has(self, hook: str) -> bool:
         return bool(self.hooks.get(hook))
@@ -103,10 +107,16 @@ def load(name_or_path: str) -> Subject:
         raise SubjectError(f"{toml}: every hook is a shell command string")
     if not hooks.get("connect", "").strip():
         raise SubjectError(f"{toml}: the `connect` hook is required")
-    extra = set(data) - {"name", "summary", "vpn", "hooks"}
+    extra = set(data) - {"name", "summary", "vpn", "hooks", "container"}
     if extra:
         raise SubjectError(f"{toml}: unknown key(s) {', '.join(sorted(extra))}")
-    return Subject(data["name"], data["summary"].strip(), vpn, folder, dict(hooks))
+    container = None
+    if "container" in data:
+        try:
+            container = container_subject.parse(data["container"], toml)
+        except ValueError as exc:
+            raise SubjectError(str(exc)) from None
+    return Subject(data["name"], data["summary"].strip(), vpn, folder, dict(hooks), container)
 
 
 def folder_digest(folder: Path) -> str:
@@ -154,12 +164,19 @@ def shared_folders(subject: Subject) -> tuple[Path, ...]:
 
 
 def hook_environment(lab: Lab) -> dict[str, str]:
-    """The KS_* variables every hook gets (the README's table)."""
+    """The KS_* variables every hook gets (the README's table); in a container, its PATH
+    and no PYTHON (the machine's interpreter is not in it)."""
     tunnel = lab.tunnel
+    if lab.containers is not None:
+        machine = {"PATH": container_subject.CONTAINER_PATH}
+    else:
+        machine = {
+            "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+            "PYTHON": str(hook_python()),
+            **home.pythonpath(),
+        }
     return {
-        "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
-        "PYTHON": str(hook_python()),
-        **home.pythonpath(),
+        **machine,
         "KS_TUNNEL_CONFIG": str(tunnel.config),
         "KS_TUNNEL_IF": tunnel.interface,
         "KS_ENDPOINT_IP": tunnel.endpoint_ip,
@@ -175,7 +192,8 @@ def hook_environment(lab: Lab) -> dict[str, str]:
 
 
 def run_hook(lab: Lab, subject: Subject, hook: str, timeout: float = HOOK_TIMEOUT) -> HookRun:
-    """Run one hook in the client's sandbox, from the subject's folder.
+    """Run one hook in the client's sandbox, from the subject's folder (a container
+    subject's: in its VPN container, from its image's working directory).
 
     It runs in its own cgroup, `lab.subject_cgroup.child(hook)`, so what it
     leaves running is the subject's. Its output goes to a log in the lab's

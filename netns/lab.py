@@ -26,9 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from pyroute2 import netns as pyroute2_netns
-
-from netns import daemons, home, registry, sysctls, topology
+from netns import daemons, docker_engine, home, registry, sysctls, topology
 from netns.capture import (
     SENTINEL_ETHERTYPE,
     Capture,
@@ -36,9 +34,11 @@ from netns.capture import (
     IncompleteCapture,
     packet_socket,
 )
+from netns.container_client import ContainerClient, ContainerSpec
 from netns.dhcp import DhcpClient, install_client_config
 from netns.errors import LabError
 from netns.host import Host, Step
+from netns.lab_containers import LabContainers
 from netns.lab_facts import LabFacts
 from netns.lab_faults import LabFaults
 from netns.lab_wiring import LabWiring
@@ -55,7 +55,7 @@ VPN_KINDS = ("wireguard", "openvpn")
 STREAM_RATE = 1200.0
 
 
-class Lab(LabWiring, LabFacts, LabFaults):
+class Lab(LabWiring, LabFacts, LabFaults, LabContainers):
     """client, router, vpn and net, wired as in `netns.topology`.
 
     ipv6: the router announces IPv6 (SLAAC) from the start.
@@ -64,6 +64,7 @@ class Lab(LabWiring, LabFacts, LabFaults):
     boot_client: bring the client's link up and lease an address while building;
     without it the client waits, link down, for `client_boot()` (a case that
     runs a subject's boot hook first).
+    client_container: the client is containers (`netns.lab_containers`).
     """
 
     def __init__(
@@ -74,10 +75,12 @@ class Lab(LabWiring, LabFacts, LabFaults):
         tunnel_ipv6: bool = True,
         boot_client: bool = True,
         vpn_kind: str = "wireguard",
+        client_container: ContainerSpec | None = None,
     ) -> None:
         if vpn_kind not in VPN_KINDS:
             raise LabError(f"unknown tunnel kind {vpn_kind!r} (known: {', '.join(VPN_KINDS)})")
         self.vpn_kind = vpn_kind
+        self.client_container = client_container
         self.lab_id = os.urandom(3).hex()
         self.names = Names(self.lab_id)
         self.ipv6 = ipv6
@@ -148,6 +151,7 @@ class Lab(LabWiring, LabFacts, LabFaults):
             raise LabError("the lab needs root (network namespaces, nftables)")
         become_subreaper()
         registry.sweep_dead()
+        docker_engine.sweep_dead()
         self.logdir = self.workdir / "logs"
         for folder in (self.logdir, self.state_dir, self.run_dir, self.workdir / "run"):
             folder.mkdir(parents=True, exist_ok=True)
@@ -168,7 +172,7 @@ class Lab(LabWiring, LabFacts, LabFaults):
             etc.mkdir(parents=True, exist_ok=True)
             # Each host resolves through its own file, never the machine's resolver.
             (etc / "resolv.conf").write_text("")
-            pyroute2_netns.create(namespace)
+            self._create_namespace(role, namespace)
             cgroup = self._cgroup.child(role)
             if role == "client":
                 cgroup = cgroup.child("system")
@@ -202,6 +206,7 @@ class Lab(LabWiring, LabFacts, LabFaults):
             self._capture.abort()
             self._capture = None
         self._end_sandbox()
+        self._remove_containers()
         for host in self.hosts.values():
             host.close()
         if self._built:
@@ -349,7 +354,7 @@ class Lab(LabWiring, LabFacts, LabFaults):
         shutil.rmtree(self.run_dir)
         self.run_dir.mkdir()
 
-    def client_sandbox(self, readonly: tuple[Path, ...] = ()) -> Sandbox:
+    def client_sandbox(self, readonly: tuple[Path, ...] = ()) -> Sandbox | ContainerClient:
         """The client as a subject's hooks see it (`netns.sandbox`), for this boot.
 
         Started on first use, ended by `client_reboot`: what the hooks of one
@@ -357,6 +362,8 @@ class Lab(LabWiring, LabFacts, LabFaults):
         state and run folders, and read the tunnel's config and `readonly`.
         """
         readonly = (self.tunnel.config.parent, *readonly)
+        if self.containers is not None:
+            return self._container_boot((self.state_dir, self.run_dir), readonly[:1])
         if self._sandbox is None:
             self._sandbox = Sandbox(
                 self.client,
@@ -371,6 +378,8 @@ class Lab(LabWiring, LabFacts, LabFaults):
         return self._sandbox
 
     def _end_sandbox(self) -> None:
+        if self.containers is not None:
+            self.containers.stop()
         if self._sandbox is not None:
             self._sandbox.stop()
             self._sandbox = None

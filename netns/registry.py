@@ -26,7 +26,7 @@ WIREGUARD_SOCKETS = Path("/var/run/wireguard")
 ETC_NETNS = Path("/etc/netns")
 
 
-def _start_time(pid: int) -> int | None:
+def process_start_time(pid: int) -> int | None:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
@@ -50,14 +50,14 @@ class LabRecord:
     @classmethod
     def for_this_process(cls, lab_id: str) -> LabRecord:
         pid = os.getpid()
-        return cls(lab_id, pid, _start_time(pid) or 0)
+        return cls(lab_id, pid, process_start_time(pid) or 0)
 
     @property
     def path(self) -> Path:
         return REGISTRY / f"{self.lab_id}.json"
 
     def owner_alive(self) -> bool:
-        return _start_time(self.owner_pid) == self.owner_start
+        return process_start_time(self.owner_pid) == self.owner_start
 
     def save(self) -> None:
         REGISTRY.mkdir(parents=True, exist_ok=True)

@@ -50,3 +50,41 @@ def test_a_broken_subject_is_one_line(tmp_path: Path, text: str, message: str) -
 def test_a_missing_subject_names_the_built_in_ones(tmp_path: Path) -> None:
     with pytest.raises(SubjectError, match=r"no subject\.toml in .*built-in subjects: .*reference"):
         load(str(tmp_path / "nothing-here"))
+
+
+CONTAINER = GOOD.replace("[hooks]", '[container]\npackages = ["iptables"]\n%s\n[hooks]')
+
+
+def test_a_container_subject_loads(tmp_path: Path) -> None:
+    folder = write(tmp_path / "s", CONTAINER % 'sysctls = { "net.ipv4.ip_forward" = 1 }')
+    (folder / "Dockerfile").write_text("ARG BASE\nFROM $BASE\n")
+    subject = load(str(folder))
+    assert subject.container.packages == ("iptables",)
+    assert subject.container.sysctls == {"net.ipv4.ip_forward": "1"}
+    assert load(str(write(tmp_path / "plain", GOOD))).container is None
+
+
+@pytest.mark.parametrize(
+    ("table", "dockerfile", "message"),
+    [
+        ("", False, "needs a Dockerfile beside it"),
+        ('sysctls = { "kernel.panic" = "1" }', True, "sysctls must map net.* keys"),
+        ('image = "debian"', True, "unknown key(s) in [container]: image"),
+    ],
+)
+def test_a_broken_container_subject_is_one_line(
+    tmp_path: Path, table: str, dockerfile: bool, message: str
+) -> None:
+    folder = write(tmp_path / "s", CONTAINER % table)
+    if dockerfile:
+        (folder / "Dockerfile").write_text("FROM scratch\n")
+    with pytest.raises(SubjectError) as error:
+        load(str(folder))
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_packages_must_be_a_list_of_names(tmp_path: Path) -> None:
+    folder = write(tmp_path / "s", CONTAINER.replace('["iptables"]', '"iptables"') % "")
+    (folder / "Dockerfile").write_text("FROM scratch\n")
+    with pytest.raises(SubjectError, match="packages must be a list"):
+        load(str(folder))
