@@ -104,6 +104,9 @@ def run_case(
             tunnel_ipv6=case.tunnel_ipv6,
             boot_client=False,
             vpn_kind=subject.vpn_kind,
+            lan=case.lan,
+            spoofed_server=case.spoofed_server,
+            guest=case.guest,
         ) as lab:
             run = CaseRun(lab, subject, case, hook_timeout, phases)
             lab.start_capture(pcap)

@@ -19,7 +19,7 @@ from netns import home
 from netns.lab import UPLINK, VPN_KINDS, Lab
 
 BUILTIN = Path(__file__).parent / "subjects"
-HOOKS = ("connect", "disconnect", "boot", "crash")
+HOOKS = ("connect", "disconnect", "boot", "crash", "start")
 HOOK_TIMEOUT = 30.0
 OUTPUT_KEPT = 1 << 20  # bytes of a hook's output, from its end
 
@@ -153,8 +153,12 @@ def shared_folders(subject: Subject) -> tuple[Path, ...]:
     return tuple(shared)
 
 
-def hook_environment(lab: Lab) -> dict[str, str]:
-    """The KS_* variables every hook gets (the README's table)."""
+def hook_environment(lab: Lab, *, lan_access: bool = False) -> dict[str, str]:
+    """The KS_* variables every hook gets (the README's table).
+
+    `lan_access`: the user asked for the local network to stay reachable
+    (`KS_LAN_ACCESS=1`), as VPN clients' "allow LAN" settings do.
+    """
     tunnel = lab.tunnel
     return {
         "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
@@ -171,10 +175,18 @@ def hook_environment(lab: Lab) -> dict[str, str]:
         "KS_UPLINK_IF": UPLINK,
         "KS_STATE_DIR": str(lab.state_dir),
         "KS_RUN_DIR": str(lab.run_dir),
+        "KS_LAN_ACCESS": "1" if lan_access else "0",
     }
 
 
-def run_hook(lab: Lab, subject: Subject, hook: str, timeout: float = HOOK_TIMEOUT) -> HookRun:
+def run_hook(
+    lab: Lab,
+    subject: Subject,
+    hook: str,
+    timeout: float = HOOK_TIMEOUT,
+    *,
+    lan_access: bool = False,
+) -> HookRun:
     """Run one hook in the client's sandbox, from the subject's folder.
 
     It runs in its own cgroup, `lab.subject_cgroup.child(hook)`, so what it
@@ -189,7 +201,7 @@ def run_hook(lab: Lab, subject: Subject, hook: str, timeout: float = HOOK_TIMEOU
     code = sandbox.run(
         subject.hooks[hook],
         cwd=subject.folder,
-        env=hook_environment(lab),
+        env=hook_environment(lab, lan_access=lan_access),
         cgroup=lab.subject_cgroup.child(hook),
         output=log,
         timeout=timeout,

@@ -39,6 +39,7 @@ from netns.capture import (
 from netns.dhcp import DhcpClient, install_client_config
 from netns.errors import LabError
 from netns.host import Host, Step
+from netns.lab_attacks import LabAttacks, starting_lan
 from netns.lab_facts import LabFacts
 from netns.lab_faults import LabFaults
 from netns.lab_wiring import LabWiring
@@ -55,7 +56,7 @@ VPN_KINDS = ("wireguard", "openvpn")
 STREAM_RATE = 1200.0
 
 
-class Lab(LabWiring, LabFacts, LabFaults):
+class Lab(LabWiring, LabFacts, LabFaults, LabAttacks):
     """client, router, vpn and net, wired as in `netns.topology`.
 
     ipv6: the router announces IPv6 (SLAAC) from the start.
@@ -64,6 +65,8 @@ class Lab(LabWiring, LabFacts, LabFaults):
     boot_client: bring the client's link up and lease an address while building;
     without it the client waits, link down, for `client_boot()` (a case that
     runs a subject's boot hook first).
+    lan, spoofed_server, guest: a hostile LAN, a spoofed VPN server, a container
+    behind the client, for the attacks since the seed (`netns.lab_attacks`).
     """
 
     def __init__(
@@ -74,9 +77,13 @@ class Lab(LabWiring, LabFacts, LabFaults):
         tunnel_ipv6: bool = True,
         boot_client: bool = True,
         vpn_kind: str = "wireguard",
+        lan: str = LAN1.name,
+        spoofed_server: bool = False,
+        guest: bool = False,
     ) -> None:
         if vpn_kind not in VPN_KINDS:
             raise LabError(f"unknown tunnel kind {vpn_kind!r} (known: {', '.join(VPN_KINDS)})")
+        self.spoofed_server, self.guest = spoofed_server, guest
         self.vpn_kind = vpn_kind
         self.lab_id = os.urandom(3).hex()
         self.names = Names(self.lab_id)
@@ -89,12 +96,14 @@ class Lab(LabWiring, LabFacts, LabFaults):
         self.hosts: dict[str, Host] = {}
         # What the lab made its hosts do, in order (the evidence behind a surprise).
         self.transcript: list[Step] = []
-        self.lan = LAN1
+        self.lan = starting_lan(lan)
         self._dnsmasq: dict[str, Daemon] = {}
         self._capture: Capture | None = None
         self._stream: Daemon | None = None
         self.dhcp: DhcpClient | None = None
         self.tunnel: Tunnel | None = None
+        self.other_tunnel: Tunnel | None = None  # through another server: `switch_server`
+        self.tunnel_dir = self.workdir / "tunnel"
         self._sandbox: Sandbox | None = None
         self._built = False
 
@@ -153,7 +162,7 @@ class Lab(LabWiring, LabFacts, LabFaults):
             folder.mkdir(parents=True, exist_ok=True)
         self._cgroup = Cgroup(cgroup2_root() / "leakcert" / self.lab_id)
         self.record.cgroup = str(self._cgroup.path)
-        self.record.namespaces = [self.names.namespace(role) for role in topology.HOSTS]
+        self.record.namespaces = [self.names.namespace(role) for role in self.roles()]
         if self.vpn_kind == "wireguard":
             self.record.wireguard_ifs = [self.names.server_wg, self.names.client_wg]
         self.record.workdir = str(self.workdir)
@@ -183,9 +192,11 @@ class Lab(LabWiring, LabFacts, LabFaults):
         self._wire_router()
         self._wire_client()
         sysctls.pin(self.client, [UPLINK])
+        self._wire_guest()
+        # The LAN before the VPN: its resolver may be where the client learns the server's address.
+        self._dnsmasq[self.lan.name] = self._start_first_lan()
         starting += self._start_vpn()
-        self._dnsmasq[LAN1.name] = self._start_lan(LAN1)
-        for daemon in (*starting, self._dnsmasq[LAN1.name]):
+        for daemon in (*starting, self._dnsmasq[self.lan.name]):
             daemon.ready()
         self.dhcp = DhcpClient(self.client, UPLINK, self.workdir / "run", self.client.cgroup)
         if self.boot_client:
@@ -198,6 +209,7 @@ class Lab(LabWiring, LabFacts, LabFaults):
         if self._stream is not None:
             self._stream.stop()
             self._stream = None
+        self._end_guest_stream()
         if self._capture is not None:
             self._capture.abort()
             self._capture = None
@@ -279,12 +291,14 @@ class Lab(LabWiring, LabFacts, LabFaults):
             cgroup=self._cgroup.child("stream"),
         )
         self._stream.wait_for_log(r"stream ready")
+        self._start_guest_stream(rate)
 
     def stop_stream(self) -> StreamSummary:
         """Stop the stream and say what it sent."""
         stream, self._stream = self._stream, None
         if stream is None:
             raise LabError("no stream is running")
+        self._stop_guest_stream()
         stream.signal(signal.SIGTERM)
         code = stream.wait(timeout=10)
         last = (stream.output().strip().splitlines() or [""])[-1]
@@ -356,7 +370,7 @@ class Lab(LabWiring, LabFacts, LabFaults):
         boot leave running, the next hooks of that boot see. They may write the
         state and run folders, and read the tunnel's config and `readonly`.
         """
-        readonly = (self.tunnel.config.parent, *readonly)
+        readonly = (self.tunnel_dir, *readonly)
         if self._sandbox is None:
             self._sandbox = Sandbox(
                 self.client,
