@@ -102,7 +102,6 @@ class Lab(LabWiring, LabFacts, LabFaults, LabAttacks):
         self._stream: Daemon | None = None
         self.dhcp: DhcpClient | None = None
         self.tunnel: Tunnel | None = None
-        self.other_tunnel: Tunnel | None = None  # through another server: `switch_server`
         self.tunnel_dir = self.workdir / "tunnel"
         self._sandbox: Sandbox | None = None
         self._built = False
@@ -193,7 +192,6 @@ class Lab(LabWiring, LabFacts, LabFaults, LabAttacks):
         self._wire_client()
         sysctls.pin(self.client, [UPLINK])
         self._wire_guest()
-        # The LAN before the VPN: its resolver may be where the client learns the server's address.
         self._dnsmasq[self.lan.name] = self._start_first_lan()
         starting += self._start_vpn()
         for daemon in (*starting, self._dnsmasq[self.lan.name]):

@@ -54,14 +54,16 @@ class LabAttacks:
     """The hostile LAN's router, the refusing server (a mixin of `Lab`)."""
 
     _guest_stream: Daemon | None = None
+    # The same tunnel through another server of the VPN (`switch_server`).
+    other_tunnel: Tunnel | None = None
 
     def roles(self) -> list[str]:
         """The lab's hosts: the topology's, and the container when the lab has one."""
         return [*topology.HOSTS, *(["guest"] if self.guest else [])]
 
     def _start_first_lan(self) -> Daemon:
-        """The client's first LAN's dnsmasq: ready at once when the VPN server's address is
-        to be asked of it, otherwise awaited with the other servers."""
+        """The client's first LAN's dnsmasq, started before the VPN server: ready at once
+        when the server's address is to be asked of it, else awaited with the others."""
         daemon = self._start_lan(self.lan)
         if self.lan.name in HOSTILE_LANS:
             self._wire_localnet()
