@@ -71,10 +71,18 @@ class CaseRun:
 
     # ------------------------------------------------------------- subject
 
-    def hook(self, name: str) -> None:
+    def hook(self, name: str, timeout: float | None = None) -> None:
         self.event("hook", f"{name} hook")
         try:
-            self.hooks.append(run_hook(self.lab, self.subject, name, self.hook_timeout))
+            self.hooks.append(
+                run_hook(
+                    self.lab,
+                    self.subject,
+                    name,
+                    timeout or self.hook_timeout,
+                    lan_access=self.case.lan_access,
+                )
+            )
         except HookFailed as failed:
             self.hooks.append(failed.run)
             raise
@@ -89,6 +97,17 @@ class CaseRun:
 
     def connect(self) -> None:
         self.hook("connect")
+
+    def try_connect(self, timeout: float) -> None:
+        """The connect hook, to a server that refuses: its failure is the client's error state.
+
+        A hook still trying after `timeout` is stopped with what it started (the
+        lab gives up for a client that never does); either way the case goes on.
+        """
+        try:
+            self.hook("connect", timeout)
+        except HookFailed as failed:
+            self.event("hook", f"connect failed: {failed.run.summary}")
 
     def disconnect(self) -> None:
         self.hook("disconnect")
@@ -165,6 +184,31 @@ class CaseRun:
 
     def reboot_client(self) -> None:
         self.lab.client_reboot()
+
+    def stop_service(self) -> None:
+        """The subject's service is stopped as systemd stops it: SIGTERM, then its exit path."""
+        orderly = self.lab.stop_subject()
+        self.event(
+            "hook",
+            "the service stopped (SIGTERM)" if orderly else "the service ignored SIGTERM: killed",
+        )
+
+    def start_service(self) -> None:
+        """The subject's service starts again: its `start` hook, or its connect hook."""
+        self.hook("start" if self.subject.has("start") else "connect")
+
+    def hold_xtables_lock(self, seconds: float) -> None:
+        self.lab.hold_xtables_lock(seconds)
+        self.event("link", f"another firewall manager holds the xtables lock {seconds:g} s")
+
+    def switch_server(self) -> None:
+        """The next hooks are given the other server of the VPN (KS_ENDPOINT_*, the config)."""
+        tunnel = self.lab.switch_server()
+        self.event("hook", f"the user picks the server at {tunnel.endpoint_ip}")
+
+    def refuse_client(self) -> None:
+        self.lab.refuse_client()
+        self.event("link", "the VPN server refuses the client from now on")
 
     # ------------------------------------------------------------- time and traffic
 

@@ -28,7 +28,35 @@ LEAK_CLASSES = (
     "ipv6",
     "dns",
     "webrtc",
+    # Issue 13, part B: attacks published since the seed.
+    "tunnelcrack",
+    "error",
+    "service",
+    "switching",
+    "firewall",
+    "forwarded",
 )
+# What each leak class holds, in one line: the report's legend.
+LEAK_CLASS_MEANINGS = {
+    "connected": "the tunnel is up and nothing happens",
+    "crash": "the VPN client, the tunnel's process or the whole subject dies",
+    "tunnel": "the tunnel fails or the user disconnects",
+    "network": "the network changes under the tunnel (Wi-Fi, sleep, adapter, router)",
+    "roam": "the computer moves to another network",
+    "routes": "another program rewrites the routing table",
+    "dhcp121": "the DHCP server pushes routes (TunnelVision)",
+    "boot": "from boot until the VPN connects",
+    "ipv6": "IPv6 beside an IPv4-only tunnel",
+    "dns": "names asked of a resolver other than the VPN's",
+    "webrtc": "a browser's STUN request for its public address",
+    # Issue 13, part B.
+    "tunnelcrack": "a hostile LAN's routes and resolver (TunnelCrack: LocalNet, ServerIP)",
+    "error": "the VPN server refuses the client: connecting and error states",
+    "service": "the subject's service is stopped as systemd does, restarted and upgraded",
+    "switching": "the user cancels and switches servers, again and again",
+    "firewall": "the firewall update fails while the client re-applies its rules",
+    "forwarded": "a container or VM behind the client (forwarded traffic)",
+}
 PROFILES = ("seed", "always-on")
 ALL_PROFILES = frozenset(PROFILES)
 
@@ -79,6 +107,10 @@ RECONNECTING_TRIGGERS = frozenset(
         "adapter_reset",
         "router_reboot",
         "roam",
+        "connect_refused",
+        "service_restart",
+        "firewall_locked",
+        "container_crash",
     }
 )
 
@@ -96,6 +128,10 @@ class Case:
     lan_ipv6: bool = False  # the LAN announces IPv6 from the start
     tunnel_ipv6: bool = True  # the tunnel carries IPv6
     dns_lock: bool = False  # also judged by the resolvers' logs
+    lan: str = "lan1"  # the LAN the client starts on (a hostile one: TunnelCrack's LocalNet)
+    spoofed_server: bool = False  # the LAN's resolver gives the VPN server's address
+    lan_access: bool = False  # the user allows the local network (KS_LAN_ACCESS=1)
+    guest: bool = False  # a container behind the client sends a stream of its own
     profiles: frozenset[str] = ALL_PROFILES
     # The foils that leak here, exactly: every other one passes
     # (tests/conformance/test_sensitivity.py holds the case to both).
@@ -404,6 +440,166 @@ CASES: tuple[Case, ...] = (
         " of interface is not reproduced.",
         probes=STUN,
         catches=(*CONNECTED_LEAKERS, "foil-dns-anywhere", "foil-owner-rules"),
+    ),
+)
+
+# Issue 13, part B: attacks published since the seed, each quoting its source.
+TUNNELCRACK = "Xue et al., Bypassing Tunnels (TunnelCrack), USENIX Security 2023"
+CASES += (
+    Case(
+        "tunnelcrack.localnet",
+        "tunnelcrack",
+        "A hostile LAN's subnet holds internet hosts (TunnelCrack LocalNet)",
+        "The user allows the local network, and the LAN is hostile: its DHCP server hands out "
+        "203.0.113.64/26, a subnet that holds internet hosts (the STUN and NTP servers), and "
+        "its router announces their IPv6 prefix as on-link. A client that routes the local "
+        'subnet beside the tunnel, and a kill switch that opens "the local network" by the '
+        "subnet DHCP and router advertisements gave, send those hosts' traffic in the clear "
+        "to the attacker's router, which carries it on.",
+        f'{TUNNELCRACK}, LocalNet; CVE-2023-36672: "traffic to the local network is sent in '
+        "plaintext outside the VPN tunnel even if the local network is using a non-RFC1918 IP "
+        "subnet. This allows an adversary to trick the victim into sending arbitrary IP "
+        'traffic in plaintext outside the VPN tunnel." (CVE-2023-35838 is its Windows form.)',
+        "steady",
+        "The subnet and prefix are the LAN's from the first lease; a LAN that changes them "
+        'later is not reproduced. The user\'s "allow LAN" is KS_LAN_ACCESS=1: a subject that '
+        "ignores it is judged as if the user had not asked, and its LAN traffic is a leak.",
+        probes=("http", "stun", "ntp", "http6", "stun6"),
+        lan_ipv6=True,
+        lan="localnet",
+        lan_access=True,
+        catches=(*CONNECTED_LEAKERS, "foil-no-ipv6", "foil-lan-subnet"),
+    ),
+    Case(
+        "tunnelcrack.serverip",
+        "tunnelcrack",
+        "The LAN's resolver names an internet host as the VPN server (TunnelCrack ServerIP)",
+        "The client learns the VPN server's address from the LAN's resolver, which answers "
+        "with an internet host's address (the NTP server's); the attacker's router forwards "
+        "the tunnel's port on that address to the real server, so the tunnel comes up. A "
+        "kill switch or a route that exempts the server's address for every port and "
+        "protocol now sends that host's traffic in the clear.",
+        f"{TUNNELCRACK}, ServerIP; CVE-2023-36671: \"all IP traffic to the VPN server's IP "
+        "address is sent in plaintext outside the VPN tunnel even if this traffic is not "
+        "generated by the VPN client.\" CVE-2023-36673: the same, with the server's address "
+        "spoofed by DNS.",
+        "steady",
+        "The lab asks the LAN's resolver for the server's name on the client's behalf, at "
+        "build, and hands the answer to the subject as KS_ENDPOINT_IP and in its config: a "
+        "client that resolves its server another way (pinned addresses, DNS over HTTPS) is "
+        "judged with the spoofed address all the same.",
+        probes=("http", "ntp", "stun-endpoint"),
+        spoofed_server=True,
+        catches=CONNECTED_LEAKERS,
+    ),
+    Case(
+        "error.server-refuses",
+        "error",
+        "The VPN server refuses the client: connecting, then the error state",
+        "The computer reboots and the VPN client connects, but the VPN server now refuses it "
+        "(an expired account, a revoked key; WireGuard: the server has no peer with its key; "
+        "OpenVPN: the server rejects its certificate), so the tunnel never comes up. The client "
+        "tries, then gives up or keeps trying, while applications send: nothing may leave, "
+        "neither while it tries nor after it gives up. A client whose error path lifts its "
+        "rules, or that opens them to reach the server, lets them out.",
+        "Mullvad's test-manager, test_connecting_state and test_error_state: \"Try to produce "
+        "leaks in the connecting state by forcing the app into the connecting state and trying "
+        'to leak, failing if any the following outbound traffic is detected" (and the same in '
+        "the error state).",
+        "connect_refused",
+        "The reboot is boot.before-connect's. The connect hook is given 6 s: a client still "
+        "trying then is stopped by the lab with what its hook started (as a crash), and the "
+        "watch goes on. A server name that does not resolve is not reproduced: subjects are "
+        "given the server's address.",
+        probes=("http", "system-dns", "app-dns", "icmp", "lan"),
+        catches=(
+            *CONNECTED_LEAKERS,
+            "foil-dns-anywhere",
+            "foil-no-boot",
+            "foil-owner-rules",
+            "foil-reconnect",
+            "foil-give-up-open",
+        ),
+    ),
+    Case(
+        "service.restart",
+        "service",
+        "The service is restarted, then upgraded",
+        "The subject's service is stopped as systemd stops it (SIGTERM to every process at "
+        "once: its orderly exit path runs) and started again, then stopped and started once "
+        "more as an upgrade replaces it. Applications send all the while. Rules torn down on "
+        "the exit path, or a tunnel brought up before the rules, leak in the gap.",
+        "Atredis Partners' 2022 audit of Mullvad VPN, MUL22-02, \"Leak of Traffic During "
+        'System Shutdown", fixed so that "When the system service is being shut down and the '
+        'target state is _secured_, maintain the blocking firewall rules" (Mullvad changelog); '
+        "Mullvad's test-manager, test_upgrade_app: \"This test fails if: Leaks (TCP/UDP/ICMP) "
+        'to a single public IP address are successfully produced during the upgrade."',
+        "service_restart",
+        "The service starts again with its `start` hook (or its connect hook). The upgrade is a "
+        "second stop and start: no newer version of the subject exists in the lab, and what a "
+        "package's maintainer scripts do between the two is not run. A process that ignores "
+        "SIGTERM is killed after 5 s, as systemd does after its own timeout.",
+        # The foils whose daemons react to a lost tunnel die with the service here.
+        catches=(*CONNECTED_LEAKERS, "foil-dns-anywhere", "foil-owner-rules", "foil-exit-open"),
+    ),
+    Case(
+        "switching.rapid",
+        "switching",
+        "Cancel and switch servers, again and again (always-on)",
+        "The user connects, cancels 50 to 500 ms later and connects to another server of the "
+        "VPN, four times in a row, while applications send. Each switch makes a kill switch "
+        "re-apply its rules for another server: a rebuild that is not atomic (flush, then add "
+        "the rules one by one) leaks in its gaps, and so does a teardown that races the next "
+        "connect.",
+        f"{FAQ}: \"set the 'always-on' IVPN Firewall to protect the system all the time\"; a "
+        "switch of server is no exception (no published finding: leakcert issue 13 asks for "
+        "it because non-atomic rule rebuilds leak in the gaps).",
+        "rapid_switching",
+        "A cancel is the subject's disconnect hook after its connect hook has returned: a "
+        "cancel while the connect hook still runs is not reproduced. The other server is "
+        "another address of the same VPN server (198.51.100.4).",
+        profiles=frozenset({"always-on"}),
+        catches=(*CONNECTED_LEAKERS, "foil-dns-anywhere", "foil-switch-nonatomic"),
+    ),
+    Case(
+        "firewall.update-fails",
+        "firewall",
+        "The firewall update fails on reconnect",
+        "Wi-Fi drops and comes back while another firewall manager (firewalld, docker) holds "
+        "the xtables lock for 4 s, longer than iptables' usual wait. A kill switch that "
+        "re-applies its rules on the network change sees its update fail: its error path must "
+        "keep the old rules or block, never fall back to allow.",
+        "gluetun's firewall fell back to disabled when its update failed (leakcert issue 13); "
+        f'{FAQ}: "Weak Wi-Fi signal which causes Wi-Fi to reconnect."',
+        "firewall_locked",
+        "The failure is the xtables lock only: iptables-nft (Debian's default) and nft take no "
+        "lock, so kill switches built on them never see this failure here; a conflicting "
+        "nftables table is not reproduced.",
+        catches=(*NETWORK_CHANGE_LEAKERS, "foil-fallback-allow"),
+    ),
+    Case(
+        "forwarded.container",
+        "forwarded",
+        "A container or VM behind the client, connected and after a crash",
+        "A container on the client (a namespace behind a bridge, forwarded and masqueraded "
+        "as Docker and libvirt set it up) sends its own stream to the internet hosts while "
+        "the tunnel is up, then after every process of the subject dies and the tunnel with "
+        "them. A kill switch that filters only the client's own output lets the container's "
+        "traffic out beside the tunnel.",
+        "Mullvad VPN pull request 2658 and Windscribe desktop issue 315 (traffic forwarded for "
+        f'containers and VMs bypassed the kill switch); {FAQ}: "only allowing traffic through '
+        'the VPN tunnel. Everything else is blocked."',
+        "container_crash",
+        "One container, IPv4 only, set up before the subject boots; the client's own stream "
+        "runs as in every case. A container in its own network namespace with a route of its "
+        "own (macvlan, a second uplink) is not reproduced.",
+        guest=True,
+        catches=(
+            *CONNECTED_LEAKERS,
+            "foil-dns-anywhere",
+            "foil-owner-rules",
+            "foil-output-only",
+        ),
     ),
 )
 

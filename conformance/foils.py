@@ -34,10 +34,35 @@ catches it catches that flaw and nothing else:
 - nonatomic: on every reconnect (a network change or a lost tunnel) it
   rebuilds its rules the way shell scripts do: flush, add the rules one
   command at a time under an accepting policy, then set the policy to drop.
+
+Issue 13's foils (the attacks published since the seed), one flaw each too:
+
+- lan-subnet: when the user allows the local network (KS_LAN_ACCESS=1) it
+  opens the uplink's own subnets, as DHCP and router advertisements gave them
+  (TunnelCrack's LocalNet: a hostile LAN chooses them).
+- give-up-open: when its tunnel does not answer within a few seconds of
+  connecting, it gives up, takes the tunnel down and lifts its rules: its
+  error state is open.
+- exit-open: its service tears its rules down on its orderly exit path
+  (SIGTERM, as systemd stops it to restart or upgrade it); a user's
+  disconnect and a crash leave them.
+- switch-nonatomic: when it connects to another server than the one its
+  rules name, it rebuilds them as shell scripts do (flush, add one command at
+  a time under an accepting policy, then drop); to the same server, at once.
+- fallback-allow: on a network change it re-applies its rules under the
+  xtables lock, waiting 1 s for it as `iptables -w 1` does; when the update
+  fails it falls back to allow (lifts its rules), as gluetun once did.
+- output-only: it filters the client's own output and input only: what it
+  forwards (a container's, a VM's traffic) is not filtered at all.
+
+Every other foil filters forwarded traffic as its own output: out by the
+tunnel, replies back.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
 import queue
 import shutil
@@ -60,9 +85,24 @@ FLAWS = (
     "cleanup",
     "reopen",
     "nonatomic",
+    # Issue 13's.
+    "lan-subnet",
+    "give-up-open",
+    "exit-open",
+    "switch-nonatomic",
+    "fallback-allow",
+    "output-only",
 )
 # Foils with a daemon of their own beside the tunnel, started at connect.
-DAEMON_FLAWS = ("watcher", "reconnect", "cleanup", "reopen", "nonatomic")
+DAEMON_FLAWS = (
+    "watcher",
+    "reconnect",
+    "cleanup",
+    "reopen",
+    "nonatomic",
+    "exit-open",
+    "fallback-allow",
+)
 # How long the reconnect foil waits for the network to settle with its rules lifted.
 SETTLE = 5.0
 # The watcher foil looks once a second and believes a missing tunnel on the second look.
@@ -71,6 +111,8 @@ WATCH_MISSES = 2
 # The reconnect foil's health check of the tunnel.
 HEALTH_PERIOD = 0.5
 HEALTH_FAILURES = 2
+# The give-up-open foil: how long it waits for its tunnel to answer.
+GIVE_UP = 3
 # The reopen foil: how long after a change it refreshes, and how long its rules are gone.
 REOPEN_DELAY = 0.3
 REOPEN_WINDOW = 0.1
@@ -94,6 +136,12 @@ def ruleset(flaw: str, *, owner: bool = False) -> list[str]:
         f"add rule {t} input iif lo accept",
         f"add rule {t} input ct state established,related accept",
     ]
+    if flaw != "output-only":
+        rules += [
+            f"add chain {t} forward {{ type filter hook forward priority 0; policy drop; }}",
+            f"add rule {t} forward ct state established,related accept",
+            f"add rule {t} forward oifname {tunnel} accept",
+        ]
     if flaw == "dns-anywhere":
         rules.append(f"add rule {t} output meta l4proto {{ tcp, udp }} th dport 53 accept")
     else:
@@ -114,6 +162,8 @@ def ruleset(flaw: str, *, owner: bool = False) -> list[str]:
         rules.append(f"add rule {t} output ip daddr {endpoint} accept")
     else:
         rules.append(f"add rule {t} output ip daddr {endpoint} {proto} dport {port} accept")
+    if flaw == "lan-subnet" and os.environ.get("KS_LAN_ACCESS") == "1":
+        rules += [f"add rule {t} output {lan} accept" for lan in uplink_subnets()]
     rules += [
         f"add rule {t} output udp sport 68 udp dport 67 accept",
         f"add rule {t} input udp sport 67 udp dport 68 accept",
@@ -127,6 +177,24 @@ def ruleset(flaw: str, *, owner: bool = False) -> list[str]:
         ]
     rules.append(f"add rule {t} output reject")
     return rules
+
+
+def uplink_subnets() -> list[str]:
+    """nftables matches for the uplink's subnets, as its addresses' prefixes say."""
+    shown = subprocess.run(
+        ["ip", "-j", "addr", "show", "dev", env("KS_UPLINK_IF")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    found = []
+    for link in json.loads(shown or "[]"):
+        for address in link.get("addr_info", []):
+            if address.get("scope") != "global":
+                continue
+            net = ipaddress.ip_interface(f"{address['local']}/{address['prefixlen']}").network
+            found.append(f"ip{'6' if net.version == 6 else ''} daddr {net}")
+    return found
 
 
 def block_all() -> list[str]:
@@ -215,17 +283,39 @@ def signal_ready(fd: str) -> None:
 
 def boot(flaw: str) -> None:
     apply(ruleset(flaw))
+    ruled_endpoint(env("KS_ENDPOINT_IP"))
+
+
+def ruled_endpoint(endpoint: str | None = None) -> str:
+    """The server the rules name (kept in the state folder); set it when given."""
+    path = Path(env("KS_STATE_DIR")) / "foil-endpoint"
+    if endpoint is not None:
+        path.write_text(endpoint)
+    return path.read_text() if path.exists() else ""
 
 
 def connect(flaw: str) -> None:
     if flaw == "owner-rules":
         spawn("hold", flaw)
+    elif flaw == "switch-nonatomic" and ruled_endpoint() not in ("", env("KS_ENDPOINT_IP")):
+        rebuild_rules(flaw)
     elif flaw != "watcher":
         apply(ruleset(flaw))
+    ruled_endpoint(env("KS_ENDPOINT_IP"))
     tunnel_up(flaw)
     use_vpn_resolver()
+    if flaw == "give-up-open" and not tunnel_answers():
+        lift()
+        wg_quick("down", env("KS_TUNNEL_CONFIG"))
+        raise SystemExit("foil: the VPN server did not answer; gave up, firewall off")
     if flaw in DAEMON_FLAWS:
         spawn(flaw, flaw)
+
+
+def tunnel_answers() -> bool:
+    """Whether the VPN's resolver answers a ping through the tunnel within GIVE_UP seconds."""
+    ping = ["ping", "-c1", f"-w{GIVE_UP}", "-I", env("KS_TUNNEL_IF"), env("KS_VPN_DNS")]
+    return subprocess.run(ping, capture_output=True).returncode == 0
 
 
 def crash(flaw: str) -> None:
@@ -236,7 +326,9 @@ def crash(flaw: str) -> None:
 def disconnect(flaw: str) -> None:
     # The user disconnects: a client stops watching its tunnel before it goes.
     if flaw in DAEMON_FLAWS:
-        os.kill(int(pidfile(flaw).read_text()), signal.SIGTERM)
+        # exit-open's service stops without its exit path when the user disconnects.
+        stop = signal.SIGUSR1 if flaw == "exit-open" else signal.SIGTERM
+        os.kill(int(pidfile(flaw).read_text()), stop)
     config = env("KS_TUNNEL_CONFIG")
     if flaw == "server-ip":
         config = str(Path(env("KS_RUN_DIR")) / Path(config).name)
@@ -330,6 +422,39 @@ def cleanup(flaw: str, ready_fd: str) -> None:
     lift()
 
 
+def fallback_allow(flaw: str, ready_fd: str) -> None:
+    """Re-apply the rules on every network change, under the xtables lock; allow on failure."""
+    changes: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=watch_links, args=(changes, ready_fd), daemon=True).start()
+    while True:
+        changes.get()
+        replace = [f"add table inet {TABLE}", f"delete table inet {TABLE}", *ruleset(flaw)]
+        script = "\n".join(replace)
+        update = subprocess.run(
+            ["flock", "-w", "1", "/run/xtables.lock", "nft", "-f", "-"],
+            input=script + "\n",
+            text=True,
+        )
+        if update.returncode != 0:
+            print("foil: the firewall update failed: falling back to allow", flush=True)
+            lift()
+
+
+def exit_open(flaw: str, ready_fd: str) -> None:
+    """The service: on SIGTERM (an orderly stop) it removes its rules on its way out."""
+
+    def stop(signum: int, frame: object) -> None:
+        if signum == signal.SIGTERM:
+            lift()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGUSR1, stop)
+    signal_ready(ready_fd)
+    while True:
+        signal.pause()
+
+
 def reopen(flaw: str, ready_fd: str) -> None:
     """After any link or IPv4 route change, refresh the rules: wait, lift, wait, apply."""
     import select
@@ -374,7 +499,7 @@ def rebuild_rules(flaw: str) -> None:
     for rule in rules:
         rule = rule.replace("policy drop", "policy accept")
         subprocess.run(["nft", *rule.split()], check=True)
-    for chain in ("output", "input"):
+    for chain in ("output", "input", "forward"):
         subprocess.run(
             ["nft", "chain", "inet", TABLE, chain, "{", "policy", "drop", ";", "}"], check=True
         )
@@ -412,6 +537,8 @@ DAEMONS = {
     "cleanup": cleanup,
     "reopen": reopen,
     "nonatomic": nonatomic,
+    "exit-open": exit_open,
+    "fallback-allow": fallback_allow,
 }
 
 

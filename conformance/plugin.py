@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from conformance import progress
-from conformance.cases import LEAK_CLASSES, PROFILES, Case, for_profile
+from conformance.cases import LEAK_CLASS_MEANINGS, LEAK_CLASSES, PROFILES, Case, for_profile
 from conformance.subject import BUILTIN, SubjectError, folder_digest, load, resolve
 
 RESULT_KEY = "leakcert_result"
@@ -208,6 +208,7 @@ class ResultsWriter:
             "command": " ".join(["pytest", *sys.argv[1:]]),
             # The suite's order of leak classes, for reports to group by.
             "leak_classes": list(LEAK_CLASSES),
+            "leak_class_meanings": LEAK_CLASS_MEANINGS,
         }
         results = sorted(self.results, key=lambda r: (r["subject"], r["case"]))
         Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -188,6 +188,8 @@ class Run:
     # The case ids the run selected of its profile, and its subjects by name (newer files).
     cases: list[str] = field(default_factory=list)
     subjects: dict[str, SubjectInfo] = field(default_factory=dict)
+    # What each leak class holds, in one line (the report's legend).
+    leak_class_meanings: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -265,6 +267,7 @@ def _parse(data: Any, folder: Path) -> Results:
         raise ResultsError("'results' is missing or not a list")
     tools = _obj(run.get("tools"), "'run.tools'")
     subjects = _obj(run.get("subjects"), "'run.subjects'")
+    meanings = _obj(run.get("leak_class_meanings"), "'run.leak_class_meanings'")
     parsed = []
     for i, item in enumerate(results):
         try:
@@ -284,6 +287,10 @@ def _parse(data: Any, folder: Path) -> Results:
             cases=_strings(run.get("cases"), "run.cases"),
             subjects={
                 _str(name, "run.subjects"): _subject_info(info) for name, info in subjects.items()
+            },
+            leak_class_meanings={
+                _str(k, "run.leak_class_meanings"): _str(v, "run.leak_class_meanings")
+                for k, v in meanings.items()
             },
         ),
         results=parsed,

@@ -120,6 +120,9 @@ def run_case(
             boot_client=False,
             vpn_kind=subject.vpn_kind,
             client_container=container,
+            lan=case.lan,
+            spoofed_server=case.spoofed_server,
+            guest=case.guest,
         ) as lab:
             run = CaseRun(lab, subject, case, hook_timeout, phases)
             lab.start_capture(pcap)

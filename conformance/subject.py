@@ -21,7 +21,7 @@ from netns import home
 from netns.lab import UPLINK, VPN_KINDS, Lab
 
 BUILTIN = Path(__file__).parent / "subjects"
-HOOKS = ("connect", "disconnect", "boot", "crash")
+HOOKS = ("connect", "disconnect", "boot", "crash", "start")
 HOOK_TIMEOUT = 30.0
 OUTPUT_KEPT = 1 << 20  # bytes of a hook's output, from its end
 
@@ -163,9 +163,13 @@ def shared_folders(subject: Subject) -> tuple[Path, ...]:
     return tuple(shared)
 
 
-def hook_environment(lab: Lab) -> dict[str, str]:
+def hook_environment(lab: Lab, *, lan_access: bool = False) -> dict[str, str]:
     """The KS_* variables every hook gets (the README's table); in a container, its PATH
-    and no PYTHON (the machine's interpreter is not in it)."""
+    and no PYTHON (the machine's interpreter is not in it).
+
+    `lan_access`: the user asked for the local network to stay reachable
+    (`KS_LAN_ACCESS=1`), as VPN clients' "allow LAN" settings do.
+    """
     tunnel = lab.tunnel
     if lab.containers is not None:
         machine = {"PATH": container_subject.CONTAINER_PATH}
@@ -188,10 +192,18 @@ def hook_environment(lab: Lab) -> dict[str, str]:
         "KS_UPLINK_IF": UPLINK,
         "KS_STATE_DIR": str(lab.state_dir),
         "KS_RUN_DIR": str(lab.run_dir),
+        "KS_LAN_ACCESS": "1" if lan_access else "0",
     }
 
 
-def run_hook(lab: Lab, subject: Subject, hook: str, timeout: float = HOOK_TIMEOUT) -> HookRun:
+def run_hook(
+    lab: Lab,
+    subject: Subject,
+    hook: str,
+    timeout: float = HOOK_TIMEOUT,
+    *,
+    lan_access: bool = False,
+) -> HookRun:
     """Run one hook in the client's sandbox, from the subject's folder (a container
     subject's: in its VPN container, from its image's working directory).
 
@@ -207,7 +219,7 @@ def run_hook(lab: Lab, subject: Subject, hook: str, timeout: float = HOOK_TIMEOU
     code = sandbox.run(
         subject.hooks[hook],
         cwd=subject.folder,
-        env=hook_environment(lab),
+        env=hook_environment(lab, lan_access=lan_access),
         cgroup=lab.subject_cgroup.child(hook),
         output=log,
         timeout=timeout,

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from conformance import attack_triggers
+
 if TYPE_CHECKING:
     from conformance.case_run import CaseRun
 
@@ -152,4 +154,4 @@ TRIGGERS: dict[str, Trigger] = {
         reboot,
         ipv6_announced,
     )
-}
+} | attack_triggers.TRIGGERS

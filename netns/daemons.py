@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from ipaddress import ip_network
 from pathlib import Path
 
 from netns.errors import LabError
@@ -85,11 +86,18 @@ def _dnsmasq_base(workdir: Path, name: str, log: Path) -> list[str]:
 
 
 def start_lan_dnsmasq(
-    router: Host, lan: Lan, workdir: Path, *, ipv6: bool, options_file: Path
+    router: Host,
+    lan: Lan,
+    workdir: Path,
+    *,
+    ipv6: bool,
+    options_file: Path,
+    spoofed: dict[str, str] | None = None,
 ) -> Daemon:
     """The LAN's DHCP server, router advertisements (if `ipv6`) and the ISP's resolver.
 
     DHCP options in `options_file` are re-read on SIGHUP (how option 121 is pushed).
+    `spoofed` names the resolver answers with an address of the LAN's choosing.
     """
     name = f"dnsmasq-{lan.name}"
     log = router.logdir / f"router-{name}.log"
@@ -99,7 +107,7 @@ def start_lan_dnsmasq(
         # Two LANs' servers share the router: neither may claim its loopback.
         "--except-interface=lo",
         f"--listen-address={lan.gateway4}",
-        f"--dhcp-range={lan.pool[0]},{lan.pool[1]},255.255.255.0,1h",
+        f"--dhcp-range={lan.pool[0]},{lan.pool[1]},{ip_network(lan.prefix4).netmask},1h",
         f"--dhcp-leasefile={workdir / (name + '.leases')}",
         f"--dhcp-optsfile={options_file}",
         "--dhcp-authoritative",
@@ -107,6 +115,8 @@ def start_lan_dnsmasq(
         # the lab's pool has no other hosts.
         "--no-ping",
         "--log-dhcp",
+        # More specific than the lab's domain, so these win over its answers.
+        *[f"--address=/{name}/{address}" for name, address in (spoofed or {}).items()],
         *_answers(),
     ]
     if ipv6:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import shutil
 import signal
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from netns.container_client import ContainerClient, ContainerSpec
 from netns.dhcp import DhcpClient, install_client_config
 from netns.errors import LabError
 from netns.host import Host, Step
+from netns.lab_attacks import LabAttacks, starting_lan
 from netns.lab_containers import LabContainers
 from netns.lab_facts import LabFacts
 from netns.lab_faults import LabFaults
@@ -55,7 +55,7 @@ VPN_KINDS = ("wireguard", "openvpn")
 STREAM_RATE = 1200.0
 
 
-class Lab(LabWiring, LabFacts, LabFaults, LabContainers):
+class Lab(LabWiring, LabFacts, LabFaults, LabContainers, LabAttacks):
     """client, router, vpn and net, wired as in `netns.topology`.
 
     ipv6: the router announces IPv6 (SLAAC) from the start.
@@ -65,6 +65,8 @@ class Lab(LabWiring, LabFacts, LabFaults, LabContainers):
     without it the client waits, link down, for `client_boot()` (a case that
     runs a subject's boot hook first).
     client_container: the client is containers (`netns.lab_containers`).
+    lan, spoofed_server, guest: a hostile LAN, a spoofed VPN server, a container
+    behind the client, for the attacks since the seed (`netns.lab_attacks`).
     """
 
     def __init__(
@@ -76,9 +78,13 @@ class Lab(LabWiring, LabFacts, LabFaults, LabContainers):
         boot_client: bool = True,
         vpn_kind: str = "wireguard",
         client_container: ContainerSpec | None = None,
+        lan: str = LAN1.name,
+        spoofed_server: bool = False,
+        guest: bool = False,
     ) -> None:
         if vpn_kind not in VPN_KINDS:
             raise LabError(f"unknown tunnel kind {vpn_kind!r} (known: {', '.join(VPN_KINDS)})")
+        self.spoofed_server, self.guest = spoofed_server, guest
         self.vpn_kind = vpn_kind
         self.client_container = client_container
         self.lab_id = os.urandom(3).hex()
@@ -92,12 +98,13 @@ class Lab(LabWiring, LabFacts, LabFaults, LabContainers):
         self.hosts: dict[str, Host] = {}
         # What the lab made its hosts do, in order (the evidence behind a surprise).
         self.transcript: list[Step] = []
-        self.lan = LAN1
+        self.lan = starting_lan(lan)
         self._dnsmasq: dict[str, Daemon] = {}
         self._capture: Capture | None = None
         self._stream: Daemon | None = None
         self.dhcp: DhcpClient | None = None
         self.tunnel: Tunnel | None = None
+        self.tunnel_dir = self.workdir / "tunnel"
         self._sandbox: Sandbox | None = None
         self._built = False
 
@@ -157,7 +164,7 @@ class Lab(LabWiring, LabFacts, LabFaults, LabContainers):
             folder.mkdir(parents=True, exist_ok=True)
         self._cgroup = Cgroup(cgroup2_root() / "leakcert" / self.lab_id)
         self.record.cgroup = str(self._cgroup.path)
-        self.record.namespaces = [self.names.namespace(role) for role in topology.HOSTS]
+        self.record.namespaces = [self.names.namespace(role) for role in self.roles()]
         if self.vpn_kind == "wireguard":
             self.record.wireguard_ifs = [self.names.server_wg, self.names.client_wg]
         self.record.workdir = str(self.workdir)
@@ -187,9 +194,10 @@ class Lab(LabWiring, LabFacts, LabFaults, LabContainers):
         self._wire_router()
         self._wire_client()
         sysctls.pin(self.client, [UPLINK])
+        self._wire_guest()
+        self._dnsmasq[self.lan.name] = self._start_first_lan()
         starting += self._start_vpn()
-        self._dnsmasq[LAN1.name] = self._start_lan(LAN1)
-        for daemon in (*starting, self._dnsmasq[LAN1.name]):
+        for daemon in (*starting, self._dnsmasq[self.lan.name]):
             daemon.ready()
         self.dhcp = DhcpClient(self.client, UPLINK, self.workdir / "run", self.client.cgroup)
         if self.boot_client:
@@ -202,6 +210,7 @@ class Lab(LabWiring, LabFacts, LabFaults, LabContainers):
         if self._stream is not None:
             self._stream.stop()
             self._stream = None
+        self._end_guest_stream()
         if self._capture is not None:
             self._capture.abort()
             self._capture = None
@@ -284,12 +293,14 @@ class Lab(LabWiring, LabFacts, LabFaults, LabContainers):
             cgroup=self._cgroup.child("stream"),
         )
         self._stream.wait_for_log(r"stream ready")
+        self._start_guest_stream(rate)
 
     def stop_stream(self) -> StreamSummary:
         """Stop the stream and say what it sent."""
         stream, self._stream = self._stream, None
         if stream is None:
             raise LabError("no stream is running")
+        self._stop_guest_stream()
         stream.signal(signal.SIGTERM)
         code = stream.wait(timeout=10)
         last = (stream.output().strip().splitlines() or [""])[-1]
@@ -308,52 +319,6 @@ class Lab(LabWiring, LabFacts, LabFaults, LabContainers):
             counts["seconds"],
         )
 
-    def client_reboot(self) -> None:
-        """Wipe the client's network stack as a reboot does; the wire and its capture stay.
-
-        Processes, nftables and both iptables' rules, every interface but the
-        uplink, addresses, routes and policy rules go; the uplink is left down
-        (a boot brings it up: `client_boot`). The state folder survives, the run
-        folder is emptied.
-        """
-        # The power goes first: nothing leaves while the rules are being wiped
-        # (the stream, the lab's applications, keeps sending through a reboot).
-        with self.client.iproute() as ipr:
-            ipr.link("set", index=ipr.link_lookup(ifname=UPLINK)[0], state="down")
-        self._cgroup.child("client").kill()
-        self._end_sandbox()
-        if self.dhcp is not None:
-            self.dhcp.forget_process()
-        client = self.client
-        client.run("nft flush ruleset")
-        for tool in ("iptables-legacy", "ip6tables-legacy"):
-            if shutil.which(tool):
-                for table in ("filter", "nat", "mangle", "raw", "security"):
-                    client.run(f"{tool} -t {table} -F && {tool} -t {table} -X", check=False)
-                client.run(
-                    f"{tool} -P OUTPUT ACCEPT; {tool} -P INPUT ACCEPT; {tool} -P FORWARD ACCEPT",
-                    check=False,
-                )
-        with client.iproute() as ipr:
-            keep = {ipr.link_lookup(ifname="lo")[0], ipr.link_lookup(ifname=UPLINK)[0]}
-            for link in ipr.get_links():
-                if link["index"] not in keep:
-                    ipr.link("del", index=link["index"])
-            uplink = ipr.link_lookup(ifname=UPLINK)[0]
-            ipr.link("set", index=uplink, state="down")
-            ipr.flush_addr(index=uplink)
-        client.run(
-            "ip -4 route flush table all; ip -6 route flush table all;"
-            " ip -4 rule flush; ip -6 rule flush;"
-            " ip -4 rule add priority 32766 table main;"
-            " ip -4 rule add priority 32767 table default;"
-            " ip -6 rule add priority 32766 table main",
-        )
-        sysctls.pin(client, [UPLINK])
-        (registry.ETC_NETNS / client.namespace / "resolv.conf").write_text("")
-        shutil.rmtree(self.run_dir)
-        self.run_dir.mkdir()
-
     def client_sandbox(self, readonly: tuple[Path, ...] = ()) -> Sandbox | ContainerClient:
         """The client as a subject's hooks see it (`netns.sandbox`), for this boot.
 
@@ -361,7 +326,7 @@ class Lab(LabWiring, LabFacts, LabFaults, LabContainers):
         boot leave running, the next hooks of that boot see. They may write the
         state and run folders, and read the tunnel's config and `readonly`.
         """
-        readonly = (self.tunnel.config.parent, *readonly)
+        readonly = (self.tunnel_dir, *readonly)
         if self.containers is not None:
             return self._container_boot((self.state_dir, self.run_dir), readonly[:1])
         if self._sandbox is None:

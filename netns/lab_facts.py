@@ -41,28 +41,30 @@ class LabFacts:
     def router_addresses(self) -> frozenset[str]:
         """Every address the router has on the LANs the client can be on."""
         found = set()
+        lans = {**LANS, self.lan.name: self.lan}.values()
         with self.router.iproute() as ipr:
-            for lan in LANS.values():
+            for lan in lans:
                 index = ipr.link_lookup(ifname=lan.bridge)[0]
                 found |= {a.get_attr("IFA_ADDRESS") for a in ipr.get_addr(index=index)}
-        return frozenset(
-            found
-            | {lan.gateway4 for lan in LANS.values()}
-            | {lan.gateway6 for lan in LANS.values()}
-        )
+        return frozenset(found | {lan.gateway4 for lan in lans} | {lan.gateway6 for lan in lans})
 
     def lan_resolvers(self) -> dict[str, Daemon]:
         """The ISP's resolvers (the router's dnsmasq on each LAN it served), by address."""
-        return {LANS[name].gateway4: daemon for name, daemon in self._dnsmasq.items()}
+        lans = {**LANS, self.lan.name: self.lan}
+        return {lans[name].gateway4: daemon for name, daemon in self._dnsmasq.items()}
 
     def wire_facts(self) -> WireFacts:
         """What the oracle needs to judge this lab's capture."""
-        tunnel = self.tunnel
+        tunnels = (self.tunnel, self.other_tunnel)
         return WireFacts(
             client_mac=self.client_mac(),
             router_addresses=self.router_addresses(),
-            endpoints=(
-                Endpoint(tunnel.endpoint_ip, tunnel.endpoint_port, tunnel.endpoint_protocol),
+            endpoints=tuple(
+                dict.fromkeys(
+                    Endpoint(t.endpoint_ip, t.endpoint_port, t.endpoint_protocol)
+                    for t in tunnels
+                    if t is not None
+                )
             ),
         )
 

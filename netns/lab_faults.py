@@ -1,5 +1,5 @@
-"""The lab's primitives: what triggers do to the client's world (a carrier lost, an
-adapter reset, a roam, a router reboot, routes pushed or rewritten, IPv6
+"""The lab's primitives: what triggers do to the client's world (a reboot, a carrier
+lost, an adapter reset, a roam, a router reboot, routes pushed or rewritten, IPv6
 announced, the VPN server silenced, the tunnel's process killed). A part of
 `netns.lab.Lab`."""
 
@@ -8,9 +8,11 @@ from __future__ import annotations
 import ipaddress
 import os
 import select
+import shutil
 import signal
 from pathlib import Path
 
+from netns import registry, sysctls
 from netns.errors import LabError
 from netns.monitor import NetlinkWakeup
 from netns.topology import LANS, UPLINK, WIRE
@@ -21,6 +23,52 @@ _RTN_UNICAST = 1
 
 class LabFaults:
     """Faults and events the lab can cause (a mixin of `Lab`)."""
+
+    def client_reboot(self) -> None:
+        """Wipe the client's network stack as a reboot does; the wire and its capture stay.
+
+        Processes, nftables and both iptables' rules, every interface but the
+        uplink, addresses, routes and policy rules go; the uplink is left down
+        (a boot brings it up: `client_boot`). The state folder survives, the run
+        folder is emptied.
+        """
+        # The power goes first: nothing leaves while the rules are being wiped
+        # (the stream, the lab's applications, keeps sending through a reboot).
+        with self.client.iproute() as ipr:
+            ipr.link("set", index=ipr.link_lookup(ifname=UPLINK)[0], state="down")
+        self._cgroup.child("client").kill()
+        self._end_sandbox()
+        if self.dhcp is not None:
+            self.dhcp.forget_process()
+        client = self.client
+        client.run("nft flush ruleset")
+        for tool in ("iptables-legacy", "ip6tables-legacy"):
+            if shutil.which(tool):
+                for table in ("filter", "nat", "mangle", "raw", "security"):
+                    client.run(f"{tool} -t {table} -F && {tool} -t {table} -X", check=False)
+                client.run(
+                    f"{tool} -P OUTPUT ACCEPT; {tool} -P INPUT ACCEPT; {tool} -P FORWARD ACCEPT",
+                    check=False,
+                )
+        with client.iproute() as ipr:
+            keep = {ipr.link_lookup(ifname="lo")[0], ipr.link_lookup(ifname=UPLINK)[0]}
+            for link in ipr.get_links():
+                if link["index"] not in keep:
+                    ipr.link("del", index=link["index"])
+            uplink = ipr.link_lookup(ifname=UPLINK)[0]
+            ipr.link("set", index=uplink, state="down")
+            ipr.flush_addr(index=uplink)
+        client.run(
+            "ip -4 route flush table all; ip -6 route flush table all;"
+            " ip -4 rule flush; ip -6 rule flush;"
+            " ip -4 rule add priority 32766 table main;"
+            " ip -4 rule add priority 32767 table default;"
+            " ip -6 rule add priority 32766 table main",
+        )
+        sysctls.pin(client, [UPLINK])
+        (registry.ETC_NETNS / client.namespace / "resolv.conf").write_text("")
+        shutil.rmtree(self.run_dir)
+        self.run_dir.mkdir()
 
     def carrier(self, up: bool) -> None:
         """The client's link loses or regains carrier (a Wi-Fi drop), as the router ends it."""

@@ -9,7 +9,7 @@ from pathlib import Path
 from netns import daemons, openvpn, topology
 from netns.host import Host
 from netns.procs import Daemon
-from netns.topology import LAN1, LANS, UPLINK, WAN, WIRE, Lan
+from netns.topology import LANS, UPLINK, WAN, WIRE, Lan
 from netns.tunnel import Tunnel, wireguard_keypair, write_wireguard_client
 
 
@@ -67,6 +67,15 @@ class LabWiring:
     def _wire_vpn(self) -> None:
         self._sysctl_all(self.vpn, forwarding=True)
         self._attach_to_backbone(self.vpn, "p-vpn", topology.VPN_WAN4, topology.VPN_WAN6)
+        # The other server is the same one on another address, as load balancers do.
+        self.vpn.run("ip addr add %s/24 dev %s", topology.OTHER_ENDPOINT, WAN)
+        self.vpn.run(
+            "nft -f -",
+            input="table ip other {\n chain prerouting {\n"
+            "  type nat hook prerouting priority dstnat; policy accept;\n"
+            f"  ip daddr {topology.OTHER_ENDPOINT} dnat to {topology.VPN_ENDPOINT}\n"
+            " }\n}\n",
+        )
         with self.net.iproute() as ipr:
             ipr.route("add", dst=topology.TUNNEL4, gateway=topology.VPN_WAN4)
             ipr.route("add", dst=topology.TUNNEL6, gateway=topology.VPN_WAN6, family=10)
@@ -79,7 +88,7 @@ class LabWiring:
             for lan in LANS.values():
                 ipr.route("add", dst=lan.prefix6, gateway=topology.ROUTER_WAN6, family=10)
         with router.iproute() as ipr:
-            for lan in LANS.values():
+            for lan in {**LANS, self.lan.name: self.lan}.values():
                 ipr.link("add", ifname=lan.bridge, kind="bridge")
                 index = ipr.link_lookup(ifname=lan.bridge)[0]
                 ipr.addr("add", index=index, address=lan.gateway4, prefixlen=24)
@@ -99,7 +108,8 @@ class LabWiring:
         self._veth(self.client, UPLINK, self.router, WIRE)
         with self.router.iproute() as ipr:
             wire = ipr.link_lookup(ifname=WIRE)[0]
-            ipr.link("set", index=wire, master=ipr.link_lookup(ifname=LAN1.bridge)[0], state="up")
+            bridge = ipr.link_lookup(ifname=self.lan.bridge)[0]
+            ipr.link("set", index=wire, master=bridge, state="up")
 
     def _start_net_services(self) -> list[Daemon]:
         """The internet's servers, started: the caller awaits them (`Daemon.ready`)."""
@@ -119,12 +129,16 @@ class LabWiring:
     def _start_vpn(self) -> list[Daemon]:
         """The VPN server, ready; its resolver and STUN server started, for the caller to await."""
         vpn = self.vpn
-        tunnel_dir = self.workdir / "tunnel"
-        tunnel_dir.mkdir(exist_ok=True)
+        tunnel_dir = self.tunnel_dir
+        (tunnel_dir / "other").mkdir(parents=True, exist_ok=True)
+        port = topology.OPENVPN_PORT if self.vpn_kind == "openvpn" else topology.WIREGUARD_PORT
+        endpoint = (
+            self._spoofed_endpoint(port, "udp") if self.spoofed_server else topology.VPN_ENDPOINT
+        )
         if self.vpn_kind == "openvpn":
-            self.tunnel = self._start_openvpn(tunnel_dir)
+            self.tunnel = self._start_openvpn(tunnel_dir, endpoint)
         else:
-            self.tunnel = self._start_wireguard(tunnel_dir)
+            self.tunnel = self._start_wireguard(tunnel_dir, endpoint)
         with vpn.iproute() as ipr:
             lo = ipr.link_lookup(ifname="lo")[0]
             ipr.addr("add", index=lo, address=topology.VPN_RESOLVER, prefixlen=32)
@@ -138,7 +152,7 @@ class LabWiring:
         )
         return [self.vpn_resolver, stun]
 
-    def _start_wireguard(self, tunnel_dir: Path) -> Tunnel:
+    def _start_wireguard(self, tunnel_dir: Path, endpoint: str) -> Tunnel:
         vpn, wg = self.vpn, self.names.server_wg
         server, client = wireguard_keypair(), wireguard_keypair()
         key = self.workdir / "run" / "server.key"
@@ -148,6 +162,8 @@ class LabWiring:
         allowed = f"{topology.CLIENT_TUNNEL4}/32"
         if self.tunnel_ipv6:
             allowed += f",{topology.CLIENT_TUNNEL6}/128"
+        # Kept for `refuse_client`, which makes the server forget the client and remember it.
+        self._client_key, self._client_allowed = client.public, allowed
         vpn.run(
             "wg set %s listen-port %s private-key %s peer %s allowed-ips %s",
             wg,
@@ -161,18 +177,42 @@ class LabWiring:
             ipr.addr("add", index=index, address=topology.VPN_TUNNEL4, prefixlen=24)
             ipr.addr("add", index=index, address=topology.VPN_TUNNEL6, prefixlen=64)
             ipr.link("set", index=index, state="up")
+        self.other_tunnel = write_wireguard_client(
+            tunnel_dir / "other",
+            self.names.client_wg,
+            client,
+            server.public,
+            ipv6=self.tunnel_ipv6,
+            endpoint=topology.OTHER_ENDPOINT,
+        )
         return write_wireguard_client(
-            tunnel_dir, self.names.client_wg, client, server.public, ipv6=self.tunnel_ipv6
+            tunnel_dir,
+            self.names.client_wg,
+            client,
+            server.public,
+            ipv6=self.tunnel_ipv6,
+            endpoint=endpoint,
         )
 
-    def _start_openvpn(self, tunnel_dir: Path) -> Tunnel:
+    def _start_openvpn(self, tunnel_dir: Path, endpoint: str) -> Tunnel:
         pki = openvpn.make_pki(self.workdir / "run" / "pki")
         config = openvpn.write_server_config(
-            self.workdir / "run", self.names.server_ovpn, pki, ipv6=self.tunnel_ipv6
+            self.workdir / "run",
+            self.names.server_ovpn,
+            pki,
+            ipv6=self.tunnel_ipv6,
+            refuse_while=self._refusal_flag,
         )
         daemons.start_openvpn(self.vpn, config)
+        self.other_tunnel = openvpn.write_openvpn_client(
+            tunnel_dir / "other",
+            self.names.client_ovpn,
+            pki,
+            ipv6=self.tunnel_ipv6,
+            endpoint=topology.OTHER_ENDPOINT,
+        )
         return openvpn.write_openvpn_client(
-            tunnel_dir, self.names.client_ovpn, pki, ipv6=self.tunnel_ipv6
+            tunnel_dir, self.names.client_ovpn, pki, ipv6=self.tunnel_ipv6, endpoint=endpoint
         )
 
     def _options_file(self, lan: Lan) -> Path:
@@ -194,6 +234,12 @@ class LabWiring:
                 ipr.addr("add", index=index, address=lan.gateway6, prefixlen=64)
             if not self.ipv6 and v6:
                 ipr.addr("del", index=index, address=lan.gateway6, prefixlen=64)
+        spoofed = {topology.VPN_NAME: topology.SPOOFED_ENDPOINT} if self.spoofed_server else {}
         return daemons.start_lan_dnsmasq(
-            self.router, lan, self.workdir / "run", ipv6=self.ipv6, options_file=options
+            self.router,
+            lan,
+            self.workdir / "run",
+            ipv6=self.ipv6,
+            options_file=options,
+            spoofed=spoofed,
         )

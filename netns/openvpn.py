@@ -64,8 +64,14 @@ def make_pki(folder: Path) -> Pki:
     return Pki(folder)
 
 
-def write_server_config(folder: Path, interface: str, pki: Pki, *, ipv6: bool) -> Path:
-    """The server's config: UDP on the endpoint, the client pinned to the lab's tunnel address."""
+def write_server_config(
+    folder: Path, interface: str, pki: Pki, *, ipv6: bool, refuse_while: Path
+) -> Path:
+    """The server's config: UDP on the endpoint, the client pinned to the lab's tunnel address.
+
+    While the file `refuse_while` exists, the server rejects every client's
+    certificate (its verify script fails): a refused client's TLS handshake fails.
+    """
     ccd = folder / "ccd"
     ccd.mkdir(exist_ok=True)
     mask = "255.255.255.0"
@@ -91,12 +97,18 @@ def write_server_config(folder: Path, interface: str, pki: Pki, *, ipv6: bool) -
     ]
     if ipv6:
         lines.append(f"server-ipv6 {TUNNEL6}")
+    verify = folder / "tls-verify.sh"
+    verify.write_text(f"#!/bin/sh\n[ ! -e {refuse_while} ]\n")
+    verify.chmod(0o755)
+    lines += ["script-security 2", f"tls-verify {verify}"]
     config = folder / "server.conf"
     config.write_text("\n".join(lines) + "\n")
     return config
 
 
-def write_openvpn_client(folder: Path, interface: str, pki: Pki, *, ipv6: bool) -> Tunnel:
+def write_openvpn_client(
+    folder: Path, interface: str, pki: Pki, *, ipv6: bool, endpoint: str = VPN_ENDPOINT
+) -> Tunnel:
     """A complete `.ovpn` named `<interface>.ovpn`: everything through the tunnel, no DNS."""
     inline = "".join(
         f"<{tag}>\n{pki.path(name).read_text().strip()}\n</{tag}>\n"
@@ -108,11 +120,11 @@ def write_openvpn_client(folder: Path, interface: str, pki: Pki, *, ipv6: bool) 
         f"dev {interface}\n"
         "dev-type tun\n"
         "proto udp\n"
-        f"remote {VPN_ENDPOINT} {OPENVPN_PORT}\n"
+        f"remote {endpoint} {OPENVPN_PORT}\n"
         "nobind\n"
         "remote-cert-tls server\n"
         f"redirect-gateway def1{' ipv6' if ipv6 else ''}\n"
         "verb 3\n" + inline
     )
     config.chmod(0o600)
-    return Tunnel.for_lab("openvpn", interface, config, OPENVPN_PORT, ipv6=ipv6)
+    return Tunnel.for_lab("openvpn", interface, config, OPENVPN_PORT, ipv6=ipv6, endpoint=endpoint)

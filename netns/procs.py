@@ -134,6 +134,30 @@ class Cgroup:
         self._wait_events("populated", "0", timeout)
         reap_orphans()
 
+    def terminate(self, grace: float = 5.0) -> bool:
+        """SIGTERM every process here and below, as systemd stops a service; True if all
+        exited within `grace` seconds, else the rest are killed (SIGKILL) and False.
+
+        The processes are frozen while signalled, so that all of them get it in
+        the same instant (none reacts to another's exit first), whatever the load.
+        """
+        if not self.path.exists():
+            return True
+        self.freeze()
+        for pid in self.pids():
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+        self.thaw()
+        try:
+            self._wait_events("populated", "0", grace)
+        except LabError:
+            self.kill()
+            return False
+        reap_orphans()
+        return True
+
     def freeze(self, timeout: float = 10.0) -> None:
         (self.path / "cgroup.freeze").write_text("1")
         self._wait_events("frozen", "1", timeout)

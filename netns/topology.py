@@ -72,6 +72,25 @@ LAN2 = Lan(
     prefix6="2001:db8:2::/64",
 )
 LANS = {lan.name: lan for lan in (LAN1, LAN2)}
+# TunnelCrack's LocalNet (CVE-2023-36672, CVE-2023-35838): a hostile LAN whose
+# subnet holds internet hosts' addresses (STUN's and NTP's; not the web host's,
+# which the connect check reaches), and whose router announces the internet
+# hosts' IPv6 prefix as on-link. A lab starts on it only when a case asks.
+LOCALNET = Lan(
+    name="localnet",
+    bridge="lan3",
+    gateway4="203.0.113.65",
+    prefix4="203.0.113.64/26",
+    pool=("203.0.113.100", "203.0.113.110"),
+    gateway6="2001:db8:ff::1",
+    prefix6="2001:db8:ff::/64",
+)
+HOSTILE_LANS = {LOCALNET.name: LOCALNET}
+
+# A container or VM on the client (Docker's and libvirt's setup): a namespace
+# behind a bridge of the client, forwarded and masqueraded by it.
+GUEST_BRIDGE, GUEST_LINK = "guests", "guest0"
+GUEST_NET, GUEST_GATEWAY, GUEST_ADDRESS = "198.19.100.0/24", "198.19.100.1", "198.19.100.2"
 
 # The backbone between router, vpn and the internet hosts, on the net host's bridge.
 BACKBONE4 = "198.51.100.0/24"
@@ -81,6 +100,9 @@ ROUTER_WAN4, ROUTER_WAN6 = "198.51.100.3", "2001:db8:fe::3"
 
 # The VPN server.
 VPN_ENDPOINT = VPN_WAN4
+# Another server of the same VPN, to switch to: an address of the same host (its
+# traffic forwarded to the first), so the tunnel and its addresses stay the same.
+OTHER_ENDPOINT = "198.51.100.4"
 WIREGUARD_PORT = 51820
 OPENVPN_PORT = 1194
 TUNNEL4 = "198.18.0.0/24"
@@ -109,6 +131,11 @@ SERVICES = (WEB, RESOLVER, STUN, NTP)
 # Names every resolver of the lab answers by itself (no resolver forwards to another).
 DOMAIN = "leakcert.test"
 WEB_NAME = f"web.{DOMAIN}"
+# TunnelCrack's ServerIP (CVE-2023-36671, CVE-2023-36673): the VPN server's name,
+# which a hostile LAN's resolver answers with an internet host's address (NTP's);
+# its router forwards the tunnel's port on that address to the real server.
+VPN_NAME = f"vpn.{DOMAIN}"
+SPOOFED_ENDPOINT = NTP.address4
 
 
 @dataclass(frozen=True)

@@ -53,13 +53,26 @@ class Tunnel:
     address6: str  # "" when the tunnel carries no IPv6
 
     @classmethod
-    def for_lab(cls, kind: str, interface: str, config: Path, port: int, *, ipv6: bool) -> Tunnel:
-        """The facts of a tunnel to the lab's VPN server: its endpoint, resolver and addresses."""
+    def for_lab(
+        cls,
+        kind: str,
+        interface: str,
+        config: Path,
+        port: int,
+        *,
+        ipv6: bool,
+        endpoint: str = VPN_ENDPOINT,
+    ) -> Tunnel:
+        """The facts of a tunnel to the lab's VPN server: its endpoint, resolver and addresses.
+
+        `endpoint` is the address the client knows the server by (a hostile LAN's
+        resolver may have given it another than the server's own).
+        """
         return cls(
             kind=kind,
             interface=interface,
             config=config,
-            endpoint_ip=VPN_ENDPOINT,
+            endpoint_ip=endpoint,
             endpoint_port=port,
             endpoint_protocol="udp",
             vpn_dns=VPN_RESOLVER,
@@ -69,11 +82,19 @@ class Tunnel:
 
 
 def write_wireguard_client(
-    folder: Path, interface: str, client: KeyPair, server_public: str, *, ipv6: bool
+    folder: Path,
+    interface: str,
+    client: KeyPair,
+    server_public: str,
+    *,
+    ipv6: bool,
+    endpoint: str = VPN_ENDPOINT,
 ) -> Tunnel:
     """A complete wg-quick file `<interface>.conf`, without a DNS line, and its facts."""
     config = folder / f"{interface}.conf"
-    tunnel = Tunnel.for_lab("wireguard", interface, config, WIREGUARD_PORT, ipv6=ipv6)
+    tunnel = Tunnel.for_lab(
+        "wireguard", interface, config, WIREGUARD_PORT, ipv6=ipv6, endpoint=endpoint
+    )
     addresses = ", ".join(a for a in (tunnel.address4, tunnel.address6) if a)
     allowed = "0.0.0.0/0, ::/0" if ipv6 else "0.0.0.0/0"
     config.write_text(
@@ -83,7 +104,7 @@ def write_wireguard_client(
         "\n"
         "[Peer]\n"
         f"PublicKey = {server_public}\n"
-        f"Endpoint = {VPN_ENDPOINT}:{WIREGUARD_PORT}\n"
+        f"Endpoint = {endpoint}:{WIREGUARD_PORT}\n"
         f"AllowedIPs = {allowed}\n"
         "PersistentKeepalive = 25\n"
     )

@@ -41,6 +41,12 @@ def index_context(run: Results) -> dict[str, Any]:
         "run": run.run,
         "columns": columns,
         "groups": groups,
+        # The legend: the meaning of each leak class shown, when the run says it.
+        "meanings": [
+            (cls, run.run.leak_class_meanings[cls])
+            for cls, _ in groups
+            if cls in run.run.leak_class_meanings
+        ],
         "rows": rows,
         "total": len(run.results),
         "counts": {v: sum(r.verdict == v for r in run.results) for v in VERDICTS},

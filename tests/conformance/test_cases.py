@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conformance.cases import CASES, LEAK_CLASSES, PROFILES, for_profile
+from conformance.cases import CASES, LEAK_CLASS_MEANINGS, LEAK_CLASSES, PROFILES, for_profile
 from conformance.probes import PROBES
 from conformance.subject import BUILTIN
 from conformance.triggers import TRIGGERS
@@ -34,3 +34,8 @@ def test_profiles() -> None:
     assert all(for_profile(p) for p in PROFILES)
     assert "tunnel.disconnect" not in {c.id for c in for_profile("seed")}
     assert "tunnel.disconnect" in {c.id for c in for_profile("always-on")}
+
+
+def test_every_leak_class_is_explained_for_the_legend() -> None:
+    assert set(LEAK_CLASS_MEANINGS) == set(LEAK_CLASSES)
+    assert all(meaning.strip() for meaning in LEAK_CLASS_MEANINGS.values())

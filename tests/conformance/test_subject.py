@@ -34,8 +34,8 @@ def test_a_good_subject_loads(tmp_path: Path) -> None:
         ('name = "x"\nsummary = "s"\n[hooks]\ndisconnect = "x"\n', "`connect` hook is required"),
         ('name = "x"\nsummary = "s"\nvpn = "ipsec"\n[hooks]\nconnect = "x"\n', "vpn = 'ipsec'"),
         (
-            'name = "x"\nsummary = "s"\n[hooks]\nconnect = "x"\nstart = "y"\n',
-            "unknown hook(s) start",
+            'name = "x"\nsummary = "s"\n[hooks]\nconnect = "x"\nresume = "y"\n',
+            "unknown hook(s) resume",
         ),
         ('name = "x"\nsummary = "s"\ncolour = 1\n[hooks]\nconnect = "x"\n', "unknown key(s)"),
         ('name = "x"\nsummary = "s"\n[hooks]\nconnect = 3\n', "shell command string"),

@@ -357,3 +357,19 @@ def test_parallel_render_writes_the_same_files(tmp_path, run_data):
     assert len(files) > 250
     for rel in files:
         assert (one / rel).read_bytes() == (two / rel).read_bytes(), rel
+
+
+def test_the_legend_says_what_each_leak_class_shown_holds(run_data, tmp_path):
+    data = copy.deepcopy(run_data)
+    data["run"]["leak_class_meanings"] = {"crash": "the client dies", "unseen": "no case of it"}
+    index = Page(render_report(parse_results(data, tmp_path), tmp_path / "out"))
+    assert "crash" in index.text and "the client dies" in index.text
+    assert "no case of it" not in index.text  # only the classes the matrix shows
+
+
+@pytest.mark.parametrize("meanings", [["crash"], {"crash": 3}])
+def test_a_malformed_legend_is_refused(run_data, tmp_path, meanings):
+    data = copy.deepcopy(run_data)
+    data["run"]["leak_class_meanings"] = meanings
+    with pytest.raises(ResultsError):
+        parse_results(data, tmp_path)

@@ -9,6 +9,11 @@ set -- --tunnel "$KS_TUNNEL_IF" --endpoint "$endpoint" --resolver "$KS_VPN_DNS" 
 if [ -n "${KS_TUNNEL_ADDR6:-}" ]; then
     set -- "$@" --tunnel-ipv6
 fi
+# The user's "allow LAN": the enforcer opens the private ranges only, never the
+# subnet DHCP hands out (which a hostile LAN chooses: TunnelCrack's LocalNet).
+if [ "${KS_LAN_ACCESS:-0}" = 1 ]; then
+    set -- "$@" --lan-access
+fi
 "$PYTHON" -m enforcer up "$@"
 # What boot.sh loads: the same ruleset, as `boot install` writes it for systemd.
 "$PYTHON" -m enforcer boot install "$@" --root "$KS_STATE_DIR" >/dev/null
