@@ -181,6 +181,8 @@ class Run:
     leakcert_version: str = ""
     profile: str = ""
     kernel: str = ""
+    # Where the client ran: the lab's namespaces, or a guest OS (`vms/`).
+    platform: str = ""
     tools: dict[str, str] = field(default_factory=dict)
     command: str = ""
     # The suite's order of leak classes (the run says it: reports knows no suite).
@@ -281,6 +283,7 @@ def _parse(data: Any, folder: Path) -> Results:
             leakcert_version=_str(run.get("leakcert_version"), "run.leakcert_version"),
             profile=_str(run.get("profile"), "run.profile"),
             kernel=_str(run.get("kernel"), "run.kernel"),
+            platform=_str(run.get("platform"), "run.platform"),
             tools={_str(k, "run.tools"): _str(v, "run.tools") for k, v in tools.items()},
             command=_str(run.get("command"), "run.command"),
             leak_classes=_strings(run.get("leak_classes"), "run.leak_classes"),

@@ -184,7 +184,6 @@ class Lab(LabWiring, LabFacts, LabFaults, LabContainers, LabAttacks):
             if role == "client":
                 cgroup = cgroup.child("system")
             self.hosts[role] = Host(role, namespace, cgroup, self.logdir, self.transcript)
-        install_client_config(registry.ETC_NETNS / self.client.namespace)
 
         # Servers start as soon as their addresses exist and are awaited together
         # at the end: their start-ups overlap the wiring and each other.
@@ -193,12 +192,22 @@ class Lab(LabWiring, LabFacts, LabFaults, LabContainers, LabAttacks):
         self._wire_vpn()
         self._wire_router()
         self._wire_client()
-        sysctls.pin(self.client, [UPLINK])
+        self._prepare_client()
         self._wire_guest()
         self._dnsmasq[self.lan.name] = self._start_first_lan()
         starting += self._start_vpn()
         for daemon in (*starting, self._dnsmasq[self.lan.name]):
             daemon.ready()
+        self._start_client()
+
+    # A lab whose client is a VM guest (`vms.lab.GuestLab`) does these its own way.
+    def _prepare_client(self) -> None:
+        """The netns client's DHCP configuration and kernel settings, before anything runs."""
+        install_client_config(registry.ETC_NETNS / self.client.namespace)
+        sysctls.pin(self.client, [UPLINK])
+
+    def _start_client(self) -> None:
+        """The netns client's DHCP client, and its boot if asked."""
         self.dhcp = DhcpClient(self.client, UPLINK, self.workdir / "run", self.client.cgroup)
         if self.boot_client:
             self.client_boot()

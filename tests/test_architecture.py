@@ -9,6 +9,7 @@ checked like any other:
     conformance           -> itself and netns (subjects reach the enforcer as a program)
     reports               -> itself and conformance.results
     leakcert              -> everything (the command; nothing imports it)
+    vms                   -> itself, conformance and netns (the guest lane)
 
 and no import cycle between modules. An import under `if TYPE_CHECKING:` is
 not an edge: it never runs.
@@ -24,7 +25,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("netns", "enforcer", "conformance", "reports", "leakcert")
+PACKAGES = ("netns", "enforcer", "conformance", "reports", "leakcert", "vms")
 # Everything importable the checkout holds: the packages, and what sits beside them.
 OURS = (*PACKAGES, "tests", "benchmarks")
 
@@ -36,6 +37,7 @@ RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("enforcer", ("enforcer",)),
     ("reports", ("reports", "conformance.results")),
     ("leakcert", ("leakcert", "conformance", "reports", "netns")),
+    ("vms", ("vms", "conformance", "netns")),
 )
 
 MAX_LINES = 400

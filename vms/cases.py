@@ -1,0 +1,57 @@
+"""The cases the guest lane runs: the suite's own, and the power cut.
+
+`boot.before-connect` is the suite's case (its trigger, `reboot`, is in the
+guest an orderly `systemctl reboot`: a real boot of a real OS). The power cut
+is the same promise after a hard reset, which no namespace can show: the
+OS's shutdown never runs, so nothing a kill switch does on the way down helps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from conformance.cases import CASES, Case
+from conformance.triggers import TRIGGERS
+
+if TYPE_CHECKING:
+    from conformance.case_run import CaseRun
+
+_BOOT = next(case for case in CASES if case.id == "boot.before-connect")
+
+GUEST_LIMITATIONS = (
+    " In the guest: the stream runs as a service of the guest's from its boot on,"
+    " at a lower rate; the tunnel's ups and downs are not on the timeline."
+)
+
+REBOOT = replace(
+    _BOOT,
+    limitations="The guest reboots for real (`systemctl reboot`): firmware, kernel, initrd and"
+    " systemd run again, and the subject's boot-time setup is whatever the OS runs at boot"
+    " (its units); the capture runs from before power-on." + GUEST_LIMITATIONS,
+)
+POWER_CUT = replace(
+    _BOOT,
+    id="boot.power-cut",
+    title="Power cut: from power-on until the VPN connects",
+    description="The power is cut and comes back (a hard reset): no shutdown runs, and the "
+    "computer boots with whatever the kill switch left on its disk. Services use the network "
+    "as soon as the link is up, before the VPN client connects.",
+    trigger="power_cut",
+    limitations="The machine resets under the running OS (QEMU's system_reset): what was not "
+    "yet written to disk is lost; the capture runs from before power-on." + GUEST_LIMITATIONS,
+)
+GUEST_CASES: tuple[Case, ...] = (REBOOT, POWER_CUT)
+
+
+def power_cut(run: CaseRun) -> Iterator[None]:
+    run.trigger("the power is cut")
+    run.power_cut()
+    run.boot()
+    yield
+    run.connect()
+    yield
+
+
+GUEST_TRIGGERS = {**TRIGGERS, "power_cut": power_cut}

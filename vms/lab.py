@@ -1,0 +1,183 @@
+"""The lab with a VM guest as its client: the netns lab's router, VPN server,
+internet hosts, capture and judge, with the client namespace replaced by a
+whole operating system on the router's `wire`.
+
+    with GuestLab(image, workdir) as lab:   # router, vpn, net; the tap `wire` on lan1
+        lab.start_capture(pcap)             # before power-on: the boot is on the wire
+        lab.power_on()                      # a warm snapshot when there is one
+        ...
+
+The guest's NIC is a tap the lab creates in the router's namespace and
+enslaves to lan1 before QEMU opens it, so the capture runs from before
+power-on and through every reboot. QEMU runs in the lab's cgroup
+(`<lab>/guest`) and the tap in the lab's namespace: the lab's registry record
+already names both, so teardown, and the sweep of a lab whose owner died
+(SIGKILL), remove the VM and its tap with the rest.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+from pathlib import Path
+
+from netns import sysctls
+from netns.capture import SENTINEL_ETHERTYPE, IncompleteCapture
+from netns.errors import LabError
+from netns.lab import Lab
+from netns.stream import StreamSummary
+from netns.topology import LAN1, WIRE
+from vms import guest_files
+from vms.guest import QemuGuest
+from vms.image import Image
+
+# The guest's stream is slower than the netns client's: python under TCG on
+# shared cores cannot pace 1,200 packets a second, and a stream that starves
+# the guest's boot would change what it shows.
+GUEST_STREAM_RATE = 150.0
+WARM = "warm"  # the snapshot every case starts from: booted, idle, nothing of a subject
+
+
+class GuestLab(Lab):
+    """A `netns.lab.Lab` whose client is a `QemuGuest`."""
+
+    roles = ("router", "vpn", "net")
+
+    def __init__(self, image: Image, workdir: Path | None = None, **options: object) -> None:
+        super().__init__(workdir, boot_client=False, **options)
+        self.image = image
+        self.guest: QemuGuest | None = None
+        self._stream_on = False
+
+    @property
+    def client(self) -> QemuGuest:  # type: ignore[override]
+        if self.guest is None:
+            raise LabError("the lab has no guest yet")
+        return self.guest
+
+    @property
+    def platform(self) -> str:
+        return self.image.platform
+
+    def _wire_client(self) -> None:
+        self.router.run("ip tuntap add dev %s mode tap", WIRE)
+        with self.router.iproute() as ipr:
+            wire = ipr.link_lookup(ifname=WIRE)[0]
+            ipr.link("set", index=wire, master=ipr.link_lookup(ifname=LAN1.bridge)[0], state="up")
+
+    def _start_client(self) -> None:
+        self.guest = QemuGuest(
+            self.image,
+            self.workdir / "guest",
+            self.router,
+            self._cgroup.child("guest"),
+            self.transcript,
+        )
+
+    def teardown(self) -> None:
+        if self.guest is not None:
+            self.guest.power_off()
+        super().teardown()
+
+    # ------------------------------------------------------------- power
+
+    def power_on(self, warm: bool = True) -> str:
+        """Start the guest: from the image's warm snapshot (made here the first time), or cold.
+
+        Returns how: "restored" or "booted".
+        """
+        guest = self.client
+        snapshot = self.image.folder / f"{WARM}.qcow2"
+        if warm and snapshot.exists():
+            disk = guest.folder / "disk.qcow2"
+            shutil.copyfile(snapshot, disk)
+            guest.power_on(disk=disk, snapshot=WARM)
+            return "restored"
+        guest.power_on()
+        if warm:
+            self._save_warm(snapshot)
+        return "booted"
+
+    def _save_warm(self, snapshot: Path) -> None:
+        """Keep this fresh boot, memory and disk, as the image's warm snapshot."""
+        guest = self.client
+        with open(self.image.folder / ".warm.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if snapshot.exists():
+                return
+            guest.save(WARM)
+            tmp = snapshot.with_name(f".{WARM}-{os.getpid()}.qcow2")
+            shutil.copyfile(guest.disk, tmp)
+            tmp.replace(snapshot)
+
+    # ------------------------------------------------------------- facts the lab reads
+
+    def client_sysctls(self) -> dict[str, str]:
+        return sysctls.read(self.client, [guest_files.UPLINK])
+
+    def client_mac(self) -> str:
+        mac = self.client.interface(guest_files.UPLINK).mac
+        if mac is None:
+            raise LabError(f"the guest's uplink `{guest_files.UPLINK}` is gone")
+        return mac
+
+    def send_sentinel(self, payload: bytes) -> None:
+        """The sentinel leaves the guest's own NIC, last, as every frame before it did."""
+        frame = SENTINEL_ETHERTYPE.to_bytes(2, "big").hex() + payload.hex()
+        script = (
+            "import socket,sys\n"
+            "s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\n"
+            f"s.bind(('{guest_files.UPLINK}',0))\n"
+            "mac=open('/sys/class/net/%s/address'%sys.argv[1]).read().strip().replace(':','')\n"
+            "s.send((bytes.fromhex('ff'*6+mac)+bytes.fromhex(sys.argv[2])).ljust(60,b'\\0'))\n"
+        )
+        result = self.client.run(
+            "python3 -c %s %s %s", script, guest_files.UPLINK, frame, check=False
+        )
+        if not result.ok:
+            raise IncompleteCapture(f"cannot send the sentinel frame: {result.stderr.strip()}")
+
+    # ------------------------------------------------------------- the stream, a guest service
+
+    def start_stream(self, rate: float = GUEST_STREAM_RATE) -> None:
+        """Install the stream on the guest as a service started at every boot, and start it."""
+        if self._stream_on:
+            raise LabError("a stream is already running")
+        self._stream_rate = rate
+        args = " ".join([f"{rate:g}", *self.stream_destinations()])
+        guest = self.client
+        guest.put(guest_files.STREAM_ENV, f"STREAM_ARGS={args}\n".encode())
+        guest.run("rm -f %s && systemctl enable --now leakcert-stream", guest_files.STREAM_OUT)
+        # Waited for inside the guest: one command, not a round trip per look.
+        guest.run("until grep -qs 'stream ready' %s; do sleep 0.05; done", guest_files.STREAM_OUT)
+        self._stream_on = True
+
+    def stop_stream(self) -> StreamSummary:
+        """Stop the stream; what every boot's run of it sent, added up.
+
+        A run ended by a power cut prints nothing: its packets are on the wire, not in the sum.
+        """
+        if not self._stream_on:
+            raise LabError("no stream is running")
+        self._stream_on = False
+        guest = self.client
+        guest.run("systemctl disable --now leakcert-stream")
+        runs = []
+        for line in guest.get(guest_files.STREAM_OUT).decode(errors="replace").splitlines():
+            try:
+                runs.append(json.loads(line))
+            except ValueError:
+                continue
+        runs = [r for r in runs if isinstance(r, dict) and "packets" in r]
+        if not runs:
+            raise LabError("the guest's stream printed no summary")
+        return StreamSummary(
+            self._stream_rate,
+            self.stream_destinations(),
+            sum(r["packets"] for r in runs),
+            sum(r["sent"] for r in runs),
+            sum(r["refused"] for r in runs),
+            round(sum(r["seconds"] for r in runs), 3),
+        )

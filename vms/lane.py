@@ -1,0 +1,173 @@
+"""Running one case against one subject in a guest, from power-on to a verdict.
+
+    capture starts on the tap -> power-on (warm snapshot) -> the subject is
+    installed -> connect hook -> the stream, a service of the guest's, starts
+    -> is the tunnel usable? -> trigger (a real reboot, a power cut), with
+    probes -> settle window -> stream stops -> capture proven complete
+    -> conformance.judge.judge -> the suite's result, with the platform named
+
+The same judge, oracle, resolvers' logs and capture proof as the netns lane
+(`conformance.runner`); what differs is only who the client is. Every failure
+on the way is an ERROR with one line, as there.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import traceback
+from pathlib import Path
+
+from conformance import runner
+from conformance.cases import Case
+from conformance.judge import Verdict, judge
+from conformance.phases import Phases
+from conformance.subject import HOOK_TIMEOUT, HookFailed, SubjectError, load
+from netns import topology
+from netns.capture import read_wire
+from netns.errors import LabError
+from vms import contract
+from vms.case_run import GuestCaseRun
+from vms.cases import GUEST_TRIGGERS
+from vms.image import Image
+from vms.lab import GuestLab
+
+
+def run_guest_case(
+    subject_ref: str,
+    case: Case,
+    workdir: Path,
+    image: Image,
+    keep_pcap: Path | None = None,
+    hook_timeout: float = HOOK_TIMEOUT,
+) -> runner.CaseResult:
+    """Run `case` on the subject in a guest of `image`; never raises for bad input."""
+    start = time.time()
+    phases = Phases()
+    try:
+        subject = load(subject_ref)
+    except SubjectError as exc:
+        return runner.CaseResult(subject_ref, "", case, Verdict.ERROR, str(exc))
+    if subject.vpn != "wireguard":
+        reason = f"the guest lane runs WireGuard subjects only ({subject.name} is {subject.vpn})"
+        return runner.CaseResult(subject.name, subject.summary, case, Verdict.ERROR, reason)
+    workdir.mkdir(parents=True, exist_ok=True)
+    pcap = workdir / "wire.pcap"
+    run: GuestCaseRun | None = None
+    how = ""
+    try:
+        with GuestLab(
+            image, workdir / "lab", ipv6=case.lan_ipv6, tunnel_ipv6=case.tunnel_ipv6
+        ) as lab:
+            run = GuestCaseRun(lab, subject, case, hook_timeout, phases)
+            lab.start_capture(pcap)
+            run.t0 = time.time()
+            phases.end("build")
+            try:
+                how = run.power_on()
+                phases.end("power-on")
+                broken = _act(run)
+                stream = lab.stop_stream()
+                facts = lab.wire_facts()
+                sysctls = lab.client_sysctls()
+                lab.stop_capture()
+            finally:
+                _keep_console(lab, workdir)
+            queries = runner._dns_queries(lab)
+            phases.end("stop")
+        phases.end("teardown")
+    except (HookFailed, LabError) as exc:
+        reason = exc.run.summary if isinstance(exc, HookFailed) else str(exc)
+        return _error(subject, case, reason, start, run, image)
+    except Exception as exc:  # a fault of ours is an ERROR: a verdict is never lost
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        reason = (
+            f"leakcert fault: {type(exc).__name__}: {exc}"
+            f" (at {Path(where.filename).name}:{where.lineno})"
+        )
+        return _error(subject, case, reason, start, run, image)
+    try:
+        judgement = judge(
+            read_wire(pcap),
+            facts,
+            queries,
+            case,
+            trigger_at=run.trigger_at,
+            started=run.t0,
+            broken=broken,
+        )
+    except Exception as exc:  # frames the subject crafted must not cost a verdict either
+        reason = f"the capture could not be judged: {type(exc).__name__}: {exc}"
+        return _error(subject, case, reason, start, run, image)
+    phases.end("judge")
+    if keep_pcap is not None:
+        keep_pcap.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(pcap, keep_pcap)
+    evidence = {
+        "platform": image.platform,
+        "power_on": how,
+        "phases": phases.seconds,
+        "pcap": str(keep_pcap or pcap),
+        **runner._run_evidence(run),
+        "stream": runner._stream_json(stream),
+        "sysctls": sysctls,
+        "transcript": [
+            {"t": round(s.t - run.t0, 6), "host": s.host, "command": s.command, "exit": s.exit}
+            for s in run.lab.transcript
+        ],
+        **runner._judgement_evidence(judgement, run),
+    }
+    return runner.CaseResult(
+        subject.name,
+        subject.summary,
+        case,
+        judgement.verdict,
+        judgement.reason,
+        len(judgement.leaked),
+        len(judgement.dns_leaks),
+        time.time() - start,
+        evidence,
+    )
+
+
+def _act(run: GuestCaseRun) -> str | None:
+    """Install, connect, the trigger with its probes, the settle window; why broken, if so."""
+    phases, lab = run.phases, run.lab
+    contract.install(lab.client, run.subject, lab.tunnel)
+    if run.subject.has("boot"):
+        # The first boot was before the subject was installed: its boot unit runs now.
+        run.event("hook", "boot hook (its unit, started by hand on the first boot)")
+        lab.client.run("systemctl restart leakcert-subject-boot", timeout=run.hook_timeout)
+    run.connect()
+    lab.start_stream()
+    health = run.probe(["http"])["http"]
+    phases.end("connect")
+    if not health["ok"]:
+        return f"connected, but http://{topology.WEB.address4}/ got no answer: {health['detail']}"
+    for _ in GUEST_TRIGGERS[run.case.trigger](run):
+        run.probe(run.case.probes)
+    if run.trigger_at is None:
+        raise LabError(f"trigger {run.case.trigger} never marked itself")
+    phases.end("trigger")
+    run.settle()
+    phases.end("settle")
+    return None
+
+
+def _keep_console(lab: GuestLab, workdir: Path) -> None:
+    """The guest's serial console (its boot messages) beside the pcap, as evidence."""
+    if lab.guest is not None and lab.guest.console.exists():
+        shutil.copyfile(lab.guest.console, workdir / "console.log")
+
+
+def _error(subject, case: Case, reason: str, start: float, run, image: Image) -> runner.CaseResult:
+    evidence = {"platform": image.platform, **(runner._run_evidence(run) if run else {})}
+    return runner.CaseResult(
+        subject.name,
+        subject.summary,
+        case,
+        Verdict.ERROR,
+        reason,
+        duration=time.time() - start,
+        evidence=evidence,
+    )
