@@ -27,9 +27,10 @@ class GuestCaseRun(CaseRun):
     def hook(self, name: str) -> None:
         self.event("hook", f"{name} hook")
         try:
+            nth = 1 + sum(run.hook == name for run in self.hooks)
             self.hooks.append(
                 contract.run_hook(
-                    self.lab.client, self.subject, self.lab.tunnel, name, self.hook_timeout
+                    self.lab.client, self.subject, self.lab.tunnel, name, self.hook_timeout, nth
                 )
             )
         except HookFailed as failed:

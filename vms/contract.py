@@ -39,26 +39,22 @@ TUNNEL_DIR = f"{gf.LEAKCERT}/tunnel"
 HOOK_LOGS = f"{gf.LEAKCERT}/hooks"
 
 
-def _tar(members: list[tuple[Path, str]]) -> bytes:
+def _tar(members: list[tuple[str, Path | bytes]]) -> bytes:
+    """A tar of (name in the guest, relative to /; a file or folder of ours, or bytes)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for path, name in members:
-            tar.add(path, arcname=name, filter=_no_cache)
+        for name, source in members:
+            if isinstance(source, bytes):
+                info = tarfile.TarInfo(name)
+                info.size, info.mode = len(source), 0o600
+                tar.addfile(info, io.BytesIO(source))
+            else:
+                tar.add(source, arcname=name, filter=_no_cache)
     return buffer.getvalue()
 
 
 def _no_cache(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
     return None if "__pycache__" in info.name else info
-
-
-def _unpack(guest: QemuGuest, data: bytes, folder: str) -> None:
-    guest.put("/tmp/leakcert.tar", data)
-    guest.run(
-        "rm -rf %s && mkdir -p %s && tar -xf /tmp/leakcert.tar -C %s && rm /tmp/leakcert.tar",
-        folder,
-        folder,
-        folder,
-    )
 
 
 def environment(tunnel: Tunnel) -> dict[str, str]:
@@ -81,16 +77,30 @@ def environment(tunnel: Tunnel) -> dict[str, str]:
 
 
 def install(guest: QemuGuest, subject: Subject, tunnel: Tunnel) -> None:
-    """Copy leakcert's guest code, the subject's folder and the tunnel's config into the guest,
-    and tell the boot unit the subject's boot hook (if any)."""
-    _unpack(guest, _tar([(CHECKOUT / part, part) for part in GUEST_CODE]), gf.CODE)
-    _unpack(guest, _tar([(subject.folder, ".")]), gf.SUBJECT_DIR)
-    _unpack(guest, _tar([(tunnel.config, tunnel.config.name)]), TUNNEL_DIR)
+    """Copy leakcert's guest code, the subject's folder and the tunnel's config into the
+    guest, and tell the boot unit the subject's boot hook (if any): one file, one command."""
     variables = {**environment(tunnel), "LEAKCERT_BOOT_HOOK": subject.hooks.get("boot", "")}
     # systemd's EnvironmentFile: one KEY="value" a line, with C-style escapes.
-    lines = [f'{k}="{_escape(v)}"' for k, v in variables.items()]
-    guest.put(gf.HOOKS_ENV, ("\n".join(lines) + "\n").encode(), mode=0o600)
-    guest.run("mkdir -p %s %s %s && systemctl daemon-reload", gf.STATE_DIR, gf.RUN_DIR, HOOK_LOGS)
+    hooks_env = "".join(f'{k}="{_escape(v)}"\n' for k, v in variables.items())
+    members: list[tuple[str, Path | bytes]] = [
+        (f"{gf.CODE}/{part}".lstrip("/"), CHECKOUT / part) for part in GUEST_CODE
+    ]
+    members += [
+        (gf.SUBJECT_DIR.lstrip("/"), subject.folder),
+        (f"{TUNNEL_DIR}/{tunnel.config.name}".lstrip("/"), tunnel.config),
+        (gf.HOOKS_ENV.lstrip("/"), hooks_env.encode()),
+    ]
+    guest.put("/tmp/leakcert.tar", _tar(members))
+    guest.run(
+        "rm -rf %s %s %s && tar -xf /tmp/leakcert.tar -C / && rm /tmp/leakcert.tar"
+        " && mkdir -p %s %s %s && systemctl daemon-reload",
+        gf.CODE,
+        gf.SUBJECT_DIR,
+        TUNNEL_DIR,
+        gf.STATE_DIR,
+        gf.RUN_DIR,
+        HOOK_LOGS,
+    )
 
 
 def _escape(value: str) -> str:

@@ -245,7 +245,7 @@ class QemuGuest:
             raise LabError(f"client: `{line}` failed ({result.rc}): {reason[-1]}")
         return result
 
-    def put(self, path: str, data: bytes, mode: int = 0o644) -> None:
+    def put(self, path: str, data: bytes, mode: int | None = None) -> None:
         handle = self.agent.execute("guest-file-open", path=path, mode="wb")
         try:
             for at in range(0, len(data), 1 << 20):
@@ -253,7 +253,8 @@ class QemuGuest:
                 self.agent.execute("guest-file-write", handle=handle, **{"buf-b64": chunk})
         finally:
             self.agent.execute("guest-file-close", handle=handle)
-        self.run("chmod %s %s", f"{mode:o}", path)
+        if mode is not None:
+            self.run("chmod %s %s", f"{mode:o}", path)
 
     def get(self, path: str) -> bytes:
         handle = self.agent.execute("guest-file-open", path=path, mode="rb")

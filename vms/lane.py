@@ -117,6 +117,7 @@ def run_guest_case(
         ],
         **runner._judgement_evidence(judgement, run),
     }
+    evidence["boot_window"] = boot_window(evidence)
     return runner.CaseResult(
         subject.name,
         subject.summary,
@@ -171,3 +172,24 @@ def _error(subject, case: Case, reason: str, start: float, run, image: Image) ->
         duration=time.time() - start,
         evidence=evidence,
     )
+
+
+def boot_window(evidence: dict) -> dict | None:
+    """The real boot after the trigger, from the machine's reset to the next connect hook,
+    and what leaked in it: the boot-time packets a kill switch loaded at boot holds back."""
+    events = evidence["events"]
+    trigger_at = evidence["trigger_at"]
+    if trigger_at is None:
+        return None
+    boots = [e["t"] for e in events if e["kind"] == "boot" and e["t"] >= trigger_at]
+    if not boots:
+        return None
+    hooks = [e["t"] for e in events if e["kind"] == "hook" and e["t"] > boots[0]]
+    end = hooks[0] if hooks else float("inf")
+    leaked = [p for p in evidence["leaked"] if boots[0] <= p["t"] < end]
+    return {
+        "from": boots[0],
+        "to": hooks[0] if hooks else None,
+        "leaked": len(leaked),
+        "first": leaked[0]["summary"] if leaked else None,
+    }

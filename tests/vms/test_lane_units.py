@@ -1,0 +1,91 @@
+"""The guest lane's pieces that need no VM: cases, gate, boot window, the image's hash."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conformance.cases import BY_ID
+from vms import gate, guest_files, image
+from vms.cases import GUEST_CASES, GUEST_TRIGGERS
+from vms.contract import _escape
+from vms.lane import boot_window
+
+
+def test_the_guest_cases_are_the_suites_boot_case_and_a_power_cut() -> None:
+    ids = [c.id for c in GUEST_CASES]
+    assert ids == ["boot.before-connect", "boot.power-cut"]
+    assert GUEST_CASES[0].catches == BY_ID["boot.before-connect"].catches
+    assert all("none" in c.catches and c.trigger in GUEST_TRIGGERS for c in GUEST_CASES)
+
+
+def _results(tmp_path: Path, verdicts: dict[tuple[str, str], str]) -> Path:
+    run = {"profile": "guest", "tools": {}, "leak_classes": ["boot"]}
+    results = [
+        {"subject": s, "case": c, "leak_class": "boot", "verdict": v, "reason": v.lower()}
+        for (s, c), v in verdicts.items()
+    ]
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"run": run, "results": results}))
+    return path
+
+
+def test_the_gate_passes_only_a_complete_run(tmp_path: Path, capsys) -> None:
+    good = {
+        ("reference", "boot.before-connect"): "PASS",
+        ("reference", "boot.power-cut"): "PASS",
+        ("none", "boot.before-connect"): "LEAK",
+        ("none", "boot.power-cut"): "LEAK",
+    }
+    args = ["--must-pass", "reference", "--foil", "none"]
+    assert gate.main([str(_results(tmp_path, good)), *args]) == 0
+    missing = dict(good)
+    del missing[("reference", "boot.power-cut")]
+    assert gate.main([str(_results(tmp_path, missing)), *args]) == 1
+    quiet = {**good, ("none", "boot.power-cut"): "PASS"}
+    assert gate.main([str(_results(tmp_path, quiet)), *args]) == 1
+    error = {**good, ("reference", "boot.power-cut"): "ERROR"}
+    assert gate.main([str(_results(tmp_path, error)), *args]) == 1
+    out = capsys.readouterr().out
+    assert "reference boot.power-cut: 0 results" in out
+    assert "none boot.power-cut: PASS, expected LEAK" in out
+    assert "reference boot.power-cut: ERROR, expected PASS" in out
+    (tmp_path / "bad.json").write_text("{")
+    assert gate.main([str(tmp_path / "bad.json"), *args]) == 2
+
+
+def test_the_boot_window_counts_what_leaked_between_the_reset_and_the_connect() -> None:
+    evidence = {
+        "trigger_at": 10.0,
+        "events": [
+            {"t": 1.0, "kind": "hook", "text": "connect hook"},
+            {"t": 10.0, "kind": "trigger", "text": "the computer reboots"},
+            {"t": 12.0, "kind": "boot", "text": "reset"},
+            {"t": 40.0, "kind": "hook", "text": "connect hook"},
+        ],
+        "leaked": [{"t": t, "summary": f"at {t}"} for t in (5.0, 11.0, 12.5, 39.9, 41.0)],
+    }
+    assert boot_window(evidence) == {"from": 12.0, "to": 40.0, "leaked": 2, "first": "at 12.5"}
+    assert boot_window({**evidence, "trigger_at": None}) is None
+
+
+def test_the_images_hash_follows_its_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = image.digest()
+    assert image.digest() == before
+    monkeypatch.setattr(image, "PACKAGES", (*image.PACKAGES, "tcpdump"))
+    assert image.digest() != before
+    monkeypatch.undo()
+    monkeypatch.setitem(guest_files.FILES, "etc/hostname", "other\n")
+    assert image.digest() != before
+
+
+def test_a_missing_cache_entry_is_not_an_image(tmp_path: Path) -> None:
+    assert image.cached(tmp_path) is None
+    (tmp_path / image.digest()).mkdir()  # a build that died half-way: no manifest
+    assert image.cached(tmp_path) is None
+
+
+def test_systemd_environment_values_are_escaped() -> None:
+    assert _escape('a "b" \\ c\nd') == 'a \\"b\\" \\\\ c\\nd'
