@@ -166,8 +166,10 @@ class QemuGuest:
         """Until the guest's agent answers and its boot is done (systemd says so)."""
         if restored:
             self.agent.sync()
-            # The clock stood still in the snapshot.
+            # The clock stood still in the snapshot, and the neighbours it knew
+            # (the router's MAC) were another lab's.
             self.agent.execute("guest-set-time", time=time.time_ns())
+            self.run("ip neigh flush all")
         else:
             self.qmp.wait_event("VSERPORT_CHANGE", timeout, id="agent0", open=True)
             self.agent.sync(timeout=30)
