@@ -26,6 +26,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--results", default=None, help="write the run's results JSON here")
     group.addoption("--hook-timeout", type=float, default=60.0, help="seconds a hook may run")
     group.addoption("--case", action="append", default=[], help="only this guest case")
+    # The results' profile: the guest lane's cases are not a suite profile.
+    group.addoption("--profile", default="guest", choices=["guest"], help="the cases' profile")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -108,11 +108,11 @@ def _escape(value: str) -> str:
 
 
 def run_hook(
-    guest: QemuGuest, subject: Subject, tunnel: Tunnel, hook: str, timeout: float
+    guest: QemuGuest, subject: Subject, tunnel: Tunnel, hook: str, timeout: float, nth: int
 ) -> HookRun:
-    """Run one hook in the guest, from the subject's folder; HookFailed when it fails."""
-    runs = guest.run("ls %s | grep -c ^%s- || true", HOOK_LOGS, hook).stdout.strip() or "0"
-    log = f"{HOOK_LOGS}/{hook}-{int(runs) + 1}.log"
+    """Run one hook in the guest, from the subject's folder, as its `nth` run (its log's
+    number); HookFailed when it fails."""
+    log = f"{HOOK_LOGS}/{hook}-{nth}.log"
     start = time.monotonic()
     try:
         result = guest.run(

@@ -9,15 +9,29 @@ import pytest
 
 from conformance.cases import BY_ID
 from vms import gate, guest_files, image
-from vms.cases import GUEST_CASES, GUEST_TRIGGERS
+from vms.cases import GUEST_CASES, GUEST_LIMITATIONS, GUEST_TRIGGERS
 from vms.contract import _escape
 from vms.lane import boot_window
 
 
-def test_the_guest_cases_are_the_suites_boot_case_and_a_power_cut() -> None:
+def test_the_guest_cases_are_suite_cases_and_a_power_cut() -> None:
     ids = [c.id for c in GUEST_CASES]
-    assert ids == ["boot.before-connect", "boot.power-cut"]
-    assert GUEST_CASES[0].catches == BY_ID["boot.before-connect"].catches
+    assert ids == [
+        "connected.baseline",
+        "tunnel.interface-removed",
+        "dns.app-resolver",
+        "boot.before-connect",
+        "boot.power-cut",
+    ]
+    for case in GUEST_CASES:
+        if case.id in BY_ID:  # the suite's case, with the guest's limitations
+            suite = BY_ID[case.id]
+            assert (case.trigger, case.catches, case.probes) == (
+                suite.trigger,
+                suite.catches,
+                suite.probes,
+            )
+            assert case.limitations.endswith(GUEST_LIMITATIONS)
     assert all("none" in c.catches and c.trigger in GUEST_TRIGGERS for c in GUEST_CASES)
 
 
@@ -33,12 +47,8 @@ def _results(tmp_path: Path, verdicts: dict[tuple[str, str], str]) -> Path:
 
 
 def test_the_gate_passes_only_a_complete_run(tmp_path: Path, capsys) -> None:
-    good = {
-        ("reference", "boot.before-connect"): "PASS",
-        ("reference", "boot.power-cut"): "PASS",
-        ("none", "boot.before-connect"): "LEAK",
-        ("none", "boot.power-cut"): "LEAK",
-    }
+    good = {("reference", c.id): "PASS" for c in GUEST_CASES}
+    good |= {("none", c.id): "LEAK" for c in GUEST_CASES}
     args = ["--must-pass", "reference", "--foil", "none"]
     assert gate.main([str(_results(tmp_path, good)), *args]) == 0
     missing = dict(good)
