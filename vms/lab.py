@@ -50,6 +50,7 @@ class GuestLab(Lab):
         self.image = image
         self.guest: QemuGuest | None = None
         self._stream_on = False
+        self._stream_rate: float | None = None  # installed on the guest at this rate
 
     @property
     def client(self) -> QemuGuest:  # type: ignore[override]
@@ -141,15 +142,27 @@ class GuestLab(Lab):
 
     # ------------------------------------------------------------- the stream, a guest service
 
-    def start_stream(self, rate: float = GUEST_STREAM_RATE) -> None:
-        """Install the stream on the guest as a service started at every boot, and start it."""
-        if self._stream_on:
-            raise LabError("a stream is already running")
+    def install_stream(self, rate: float = GUEST_STREAM_RATE) -> None:
+        """Install the stream on the guest as a service started at every boot, not started yet.
+
+        Made durable here (`sync`), before the subject's connect hook: a power cut
+        must not take the lane's application away, and the lane's sync must not
+        make durable what the subject itself wrote (that is the subject's job).
+        """
         self._stream_rate = rate
         args = " ".join([f"{rate:g}", *self.stream_destinations()])
         guest = self.client
         guest.put(guest_files.STREAM_ENV, f"STREAM_ARGS={args}\n".encode())
-        guest.run("rm -f %s && systemctl enable --now leakcert-stream", guest_files.STREAM_OUT)
+        guest.run("rm -f %s && systemctl enable leakcert-stream && sync", guest_files.STREAM_OUT)
+
+    def start_stream(self, rate: float = GUEST_STREAM_RATE) -> None:
+        """Start the installed stream (`install_stream`) now."""
+        if self._stream_on:
+            raise LabError("a stream is already running")
+        if self._stream_rate != rate:
+            self.install_stream(rate)
+        guest = self.client
+        guest.run("systemctl start leakcert-stream")
         # Waited for inside the guest: one command, not a round trip per look.
         guest.run("until grep -qs 'stream ready' %s; do sleep 0.05; done", guest_files.STREAM_OUT)
         self._stream_on = True

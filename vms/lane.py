@@ -135,6 +135,7 @@ def _act(run: GuestCaseRun) -> str | None:
     """Install, connect, the trigger with its probes, the settle window; why broken, if so."""
     phases, lab = run.phases, run.lab
     contract.install(lab.client, run.subject, lab.tunnel)
+    lab.install_stream()
     if run.subject.has("boot"):
         # The first boot was before the subject was installed: its boot unit runs now.
         run.event("hook", "boot hook (its unit, started by hand on the first boot)")
