@@ -20,12 +20,13 @@ import time
 from pathlib import Path
 
 from conformance.subject import HookFailed, HookRun, Subject
+from netns import home
 from netns.errors import LabError
 from netns.tunnel import Tunnel
 from vms import guest_files as gf
 from vms.guest import QemuGuest
 
-CHECKOUT = Path(__file__).resolve().parents[1]
+CHECKOUT = home.HOME  # leakcert's packages: a checkout, or site-packages
 # What of leakcert runs inside the guest: the enforcer, the probes and the stream
 # (standard library only, so the guest's python3 runs them as they are).
 GUEST_CODE = (

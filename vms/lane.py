@@ -40,17 +40,17 @@ def run_guest_case(
     image: Image,
     keep_pcap: Path | None = None,
     hook_timeout: float = HOOK_TIMEOUT,
-) -> runner.CaseResult:
+) -> runner.CaseRecord:
     """Run `case` on the subject in a guest of `image`; never raises for bad input."""
     start = time.time()
     phases = Phases()
     try:
         subject = load(subject_ref)
     except SubjectError as exc:
-        return runner.CaseResult(subject_ref, "", case, Verdict.ERROR, str(exc))
-    if subject.vpn != "wireguard":
-        reason = f"the guest lane runs WireGuard subjects only ({subject.name} is {subject.vpn})"
-        return runner.CaseResult(subject.name, subject.summary, case, Verdict.ERROR, reason)
+        return runner.CaseRecord(subject_ref, "", case, Verdict.ERROR, str(exc))
+    if subject.vpn_kind != "wireguard":
+        reason = f"the guest lane runs WireGuard subjects ({subject.name} is {subject.vpn_kind})"
+        return runner.CaseRecord(subject.name, subject.summary, case, Verdict.ERROR, reason)
     workdir.mkdir(parents=True, exist_ok=True)
     pcap = workdir / "wire.pcap"
     run: GuestCaseRun | None = None
@@ -118,7 +118,7 @@ def run_guest_case(
         **runner._judgement_evidence(judgement, run),
     }
     evidence["boot_window"] = boot_window(evidence)
-    return runner.CaseResult(
+    return runner.CaseRecord(
         subject.name,
         subject.summary,
         case,
@@ -162,9 +162,9 @@ def _keep_console(lab: GuestLab, workdir: Path) -> None:
         shutil.copyfile(lab.guest.console, workdir / "console.log")
 
 
-def _error(subject, case: Case, reason: str, start: float, run, image: Image) -> runner.CaseResult:
+def _error(subject, case: Case, reason: str, start: float, run, image: Image) -> runner.CaseRecord:
     evidence = {"platform": image.platform, **(runner._run_evidence(run) if run else {})}
-    return runner.CaseResult(
+    return runner.CaseRecord(
         subject.name,
         subject.summary,
         case,
