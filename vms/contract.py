@@ -67,7 +67,7 @@ def environment(tunnel: Tunnel) -> dict[str, str]:
         "KS_TUNNEL_IF": tunnel.interface,
         "KS_ENDPOINT_IP": tunnel.endpoint_ip,
         "KS_ENDPOINT_PORT": str(tunnel.endpoint_port),
-        "KS_ENDPOINT_PROTO": tunnel.endpoint_proto,
+        "KS_ENDPOINT_PROTO": tunnel.endpoint_protocol,
         "KS_VPN_DNS": tunnel.vpn_dns,
         "KS_TUNNEL_ADDR4": tunnel.address4,
         "KS_TUNNEL_ADDR6": tunnel.address6,

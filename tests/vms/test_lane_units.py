@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from conformance.cases import BY_ID
+from conformance.subject import hook_environment
+from netns.tunnel import Tunnel
 from vms import gate, guest_files, image
 from vms.cases import GUEST_CASES, GUEST_LIMITATIONS, GUEST_TRIGGERS
-from vms.contract import _escape
+from vms.contract import _escape, environment
 from vms.lane import boot_window
 
 
@@ -99,3 +102,13 @@ def test_a_missing_cache_entry_is_not_an_image(tmp_path: Path) -> None:
 
 def test_systemd_environment_values_are_escaped() -> None:
     assert _escape('a "b" \\ c\nd') == 'a \\"b\\" \\\\ c\\nd'
+
+
+def test_a_guests_hooks_get_every_variable_the_netns_hooks_get(tmp_path: Path) -> None:
+    tunnel = Tunnel.for_lab("wireguard", "wgc0", tmp_path / "wgc0.conf", 51820, ipv6=True)
+    lab = SimpleNamespace(tunnel=tunnel, state_dir=tmp_path, run_dir=tmp_path)
+    guest = environment(tunnel)
+    assert set(guest) >= {k for k in hook_environment(lab) if k.startswith("KS_")}
+    assert guest["KS_TUNNEL_CONFIG"] == "/var/lib/leakcert/tunnel/wgc0.conf"
+    assert guest["KS_ENDPOINT_PROTO"] == "udp"
+    assert guest["KS_UPLINK_IF"] == guest_files.UPLINK
