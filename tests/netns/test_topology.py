@@ -63,7 +63,7 @@ def test_every_address_in_the_lab_and_suite_sources_is_a_documentation_address()
     root = Path(topology.__file__).resolve().parents[1]
     bad = [
         f"{source.relative_to(root)}: {text}"
-        for folder in ("netns", "conformance", "enforcer")
+        for folder in ("netns", "conformance", "enforcer", "vms")
         for source in (root / folder).rglob("*.py")
         for text in addresses(source.read_text())
         if not allowed(text)
