@@ -137,17 +137,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _write(path: Path, text: str) -> None:
-    # Write then rename, so a reader (or a boot) never sees half a ruleset.
+    # Write then rename, so a reader (or a boot) never sees half a ruleset; fsync the
+    # file and its folder, so a power cut right after never boots without it.
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _script(args: argparse.Namespace) -> str:
@@ -246,6 +258,7 @@ def cmd_boot(args: argparse.Namespace) -> int:
         wants.parent.mkdir(parents=True, exist_ok=True)
         if not wants.is_symlink():
             wants.symlink_to(f"/{UNIT_PATH}")
+            _fsync_folder(wants.parent)
         print(f"{PROG}: boot unit installed under {root}")
     else:
         for rel in (WANTS_PATH, UNIT_PATH, RULESET_PATH):
