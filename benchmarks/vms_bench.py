@@ -62,7 +62,7 @@ def main() -> int:
             f"one case: {REBOOT.id} (reference)",
             lambda: run_guest_case(REFERENCE, REBOOT, Path(tmp) / "case", image),
         )
-        print(f"  verdict {result.verdict.value}; phases {result.evidence.get('phases')}")
+        print(f"  {result.verdict.value}: {result.reason}; phases {result.evidence.get('phases')}")
         if args.lane:
 
             def lane() -> list[str]:
