@@ -74,6 +74,8 @@ def environment(tunnel: Tunnel) -> dict[str, str]:
         "KS_UPLINK_IF": gf.UPLINK,
         "KS_STATE_DIR": gf.STATE_DIR,
         "KS_RUN_DIR": gf.RUN_DIR,
+        # The guest lane's LANs are the lab's own: no case asks to reach them.
+        "KS_LAN_ACCESS": "0",
     }
 
 

@@ -1,5 +1,5 @@
 """The lab with a VM guest as its client: the netns lab's router, VPN server,
-internet hosts, capture and judge, with the client namespace replaced by a
+internet hosts, capture and judge, with the client namespace left empty and a
 whole operating system on the router's `wire`.
 
     with GuestLab(image, workdir) as lab:   # router, vpn, net; the tap `wire` on lan1
@@ -10,7 +10,7 @@ whole operating system on the router's `wire`.
 The guest's NIC is a tap the lab creates in the router's namespace and
 enslaves to lan1 before QEMU opens it, so the capture runs from before
 power-on and through every reboot. QEMU runs in the lab's cgroup
-(`<lab>/guest`) and the tap in the lab's namespace: the lab's registry record
+(`<lab>/vm`) and the tap in the lab's namespace: the lab's registry record
 already names both, so teardown, and the sweep of a lab whose owner died
 (SIGKILL), remove the VM and its tap with the rest.
 """
@@ -43,20 +43,18 @@ WARM = "warm"  # the snapshot every case starts from: booted, idle, nothing of a
 class GuestLab(Lab):
     """A `netns.lab.Lab` whose client is a `QemuGuest`."""
 
-    roles = ("router", "vpn", "net")
-
     def __init__(self, image: Image, workdir: Path | None = None, **options: object) -> None:
         super().__init__(workdir, boot_client=False, **options)
         self.image = image
-        self.guest: QemuGuest | None = None
+        self.vm: QemuGuest | None = None  # (`guest` is the netns lab's container behind a client)
         self._stream_on = False
         self._stream_rate: float | None = None  # installed on the guest at this rate
 
     @property
     def client(self) -> QemuGuest:  # type: ignore[override]
-        if self.guest is None:
+        if self.vm is None:
             raise LabError("the lab has no guest yet")
-        return self.guest
+        return self.vm
 
     @property
     def platform(self) -> str:
@@ -68,18 +66,21 @@ class GuestLab(Lab):
             wire = ipr.link_lookup(ifname=WIRE)[0]
             ipr.link("set", index=wire, master=ipr.link_lookup(ifname=LAN1.bridge)[0], state="up")
 
+    def _prepare_client(self) -> None:
+        """Nothing: the guest's OS sets its own DHCP and kernel (the namespace stays empty)."""
+
     def _start_client(self) -> None:
-        self.guest = QemuGuest(
+        self.vm = QemuGuest(
             self.image,
             self.workdir / "guest",
             self.router,
-            self._cgroup.child("guest"),
+            self._cgroup.child("vm"),
             self.transcript,
         )
 
     def teardown(self) -> None:
-        if self.guest is not None:
-            self.guest.power_off()
+        if self.vm is not None:
+            self.vm.power_off()
         super().teardown()
 
     # ------------------------------------------------------------- power

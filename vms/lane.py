@@ -176,8 +176,8 @@ def _first_handshake(run: GuestCaseRun) -> None:
 
 def _keep_console(lab: GuestLab, workdir: Path) -> None:
     """The guest's serial console (its boot messages) beside the pcap, as evidence."""
-    if lab.guest is not None and lab.guest.console.exists():
-        shutil.copyfile(lab.guest.console, workdir / "console.log")
+    if lab.vm is not None and lab.vm.console.exists():
+        shutil.copyfile(lab.vm.console, workdir / "console.log")
 
 
 def _error(subject, case: Case, reason: str, start: float, run, image: Image) -> runner.CaseRecord:

@@ -106,7 +106,7 @@ def test_systemd_environment_values_are_escaped() -> None:
 
 def test_a_guests_hooks_get_every_variable_the_netns_hooks_get(tmp_path: Path) -> None:
     tunnel = Tunnel.for_lab("wireguard", "wgc0", tmp_path / "wgc0.conf", 51820, ipv6=True)
-    lab = SimpleNamespace(tunnel=tunnel, state_dir=tmp_path, run_dir=tmp_path)
+    lab = SimpleNamespace(tunnel=tunnel, state_dir=tmp_path, run_dir=tmp_path, containers=None)
     guest = environment(tunnel)
     assert set(guest) >= {k for k in hook_environment(lab) if k.startswith("KS_")}
     assert guest["KS_TUNNEL_CONFIG"] == "/var/lib/leakcert/tunnel/wgc0.conf"
