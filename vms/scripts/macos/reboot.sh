@@ -1,0 +1,4 @@
+#!/bin/sh
+# Trigger: macOS restarts itself (an orderly reboot).
+set -eu
+shutdown -r now

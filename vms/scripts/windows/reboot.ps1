@@ -1,0 +1,2 @@
+# Trigger: Windows restarts itself (an orderly reboot).
+Restart-Computer -Force
