@@ -3,16 +3,22 @@ lab's own libvirt, the guest contract through it, and nothing left behind."""
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from netns.capture import read_wire
+from netns.procs import become_subreaper, reap_orphans
 from netns.topology import LAN1, WIRE
 from tests.netns.support import leftovers
 from vms.guest import MAC
 from vms.image import Image
+from vms.lab import GuestLab
 from vms.vagrant import VagrantLab
 
 pytestmark = pytest.mark.root
@@ -74,3 +80,23 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_a_sigkilled_runner_leaves_its_libvirt_to_the_next_lab(image: Image, tmp_path) -> None:
+    become_subreaper()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "tests.vms.vagrant_worker", str(tmp_path / "killed")],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    held = json.loads(worker.stdout.readline())
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    worker.stdout.close()
+    assert set(held["pids"]) == {"libvirtd", "virtlogd", "qemu"}
+    assert all(_alive(pid) for pid in held["pids"].values()), "they outlive the runner"
+    with GuestLab(image, tmp_path / "next"):  # its build sweeps the labs whose runner died
+        reap_orphans()
+        assert not any(_alive(pid) for pid in held["pids"].values())
+        assert leftovers(held["lab_id"], tmp_path / "killed" / "libvirt") == []
