@@ -55,6 +55,7 @@ class CaseRun:
         self.hooks: list[HookRun] = []
         self.probes: list[dict] = []
         self.trigger_at: float | None = None  # epoch seconds
+        self.connected_at: float | None = None  # epoch seconds: the connect hook returned
 
     # ------------------------------------------------------------- record
 
@@ -97,6 +98,7 @@ class CaseRun:
 
     def connect(self) -> None:
         self.hook("connect")
+        self.connected_at = time.time()
 
     def try_connect(self, timeout: float) -> None:
         """The connect hook, to a server that refuses: its failure is the client's error state.
@@ -209,6 +211,33 @@ class CaseRun:
     def refuse_client(self) -> None:
         self.lab.refuse_client()
         self.event("link", "the VPN server refuses the client from now on")
+
+    # ------------------------------------------------------------- the LAN attacks (issue 13)
+
+    def open_flows(self) -> None:
+        """Applications open a TCP and a UDP flow bound to the uplink (before the VPN connects)."""
+        outcome = self.lab.start_flows()
+        self.event("link", f"flows bound to the uplink opened: {outcome}")
+
+    def announce_rdnss(self) -> None:
+        named = self.lab.announce_rdnss()
+        self.event("link", f"RDNSS announced; the client's resolvers: {', '.join(named)}")
+
+    def offer_dhcp6_dns(self) -> None:
+        named = self.lab.offer_dhcp6_dns()
+        self.event("link", f"DHCPv6 offers DNS; the client's resolvers: {', '.join(named)}")
+
+    def announce_route(self, prefix: str) -> None:
+        routed = self.lab.announce_route(prefix)
+        self.event(
+            "link",
+            f"route information for {prefix} announced"
+            + ("; the client routes it" if routed else "; the client took no route"),
+        )
+
+    def probe_tunnel_address(self) -> None:
+        self.lab.probe_tunnel_address()
+        self.event("link", "the router asks for the tunnel's address: ARP, and a SYN/ACK to it")
 
     # ------------------------------------------------------------- time and traffic
 

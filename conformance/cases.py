@@ -35,6 +35,8 @@ LEAK_CLASSES = (
     "switching",
     "firewall",
     "forwarded",
+    # Issue 13, part A.
+    *("bound", "endpoint", "exposure", "flows", "names"),
 )
 # What each leak class holds, in one line: the report's legend.
 LEAK_CLASS_MEANINGS = {
@@ -46,7 +48,7 @@ LEAK_CLASS_MEANINGS = {
     "routes": "another program rewrites the routing table",
     "dhcp121": "the DHCP server pushes routes (TunnelVision)",
     "boot": "from boot until the VPN connects",
-    "ipv6": "IPv6 beside an IPv4-only tunnel",
+    "ipv6": "IPv6 beside an IPv4-only tunnel, or IPv6 routes from the LAN's router",
     "dns": "names asked of a resolver other than the VPN's",
     "webrtc": "a browser's STUN request for its public address",
     # Issue 13, part B.
@@ -56,8 +58,17 @@ LEAK_CLASS_MEANINGS = {
     "switching": "the user cancels and switches servers, again and again",
     "firewall": "the firewall update fails while the client re-applies its rules",
     "forwarded": "a container or VM behind the client (forwarded traffic)",
+    # Issue 13, part A.
+    "bound": "programs bound to the physical interface, which no route steers",
+    "endpoint": "another process sends to the VPN server's own port (Cure53 MUL-02-002)",
+    "exposure": "the tunnel's address answers the LAN: ARP or a RST (CVE-2019-14899)",
+    "flows": "connections opened before the kill switch keep going beside it",
+    "names": "names asked on the LAN (mDNS, LLMNR, NetBIOS): a disclosure to the LAN, "
+    "not to the internet; judged under strict only",
 }
-PROFILES = ("seed", "always-on")
+PROFILES = ("seed", "strict", "always-on")
+# `strict` also judges disclosures to the LAN itself (names asked on it), which
+# `seed` leaves to the user's "allow LAN" choice.
 ALL_PROFILES = frozenset(PROFILES)
 
 WEB = ("http", "system-dns", "icmp", "ntp")
@@ -132,6 +143,10 @@ class Case:
     spoofed_server: bool = False  # the LAN's resolver gives the VPN server's address
     lan_access: bool = False  # the user allows the local network (KS_LAN_ACCESS=1)
     guest: bool = False  # a container behind the client sends a stream of its own
+    # Flows bound to the uplink open at link-up, before the connect hook; the case
+    # is judged from the moment the subject connected (before, the user chose to
+    # be unprotected: the flows are there to outlive that moment).
+    early_flows: bool = False
     profiles: frozenset[str] = ALL_PROFILES
     # The foils that leak here, exactly: every other one passes
     # (tests/conformance/test_sensitivity.py holds the case to both).
@@ -358,7 +373,13 @@ CASES: tuple[Case, ...] = (
         "reboot",
         "The reboot wipes the client's network stack and kills its processes; the kernel does not"
         " restart and nothing runs before the subject's boot hook.",
-        catches=(*CONNECTED_LEAKERS, "foil-dns-anywhere", "foil-no-boot", "foil-owner-rules"),
+        catches=(
+            *CONNECTED_LEAKERS,
+            "foil-dns-anywhere",
+            "foil-no-boot",
+            "foil-owner-rules",
+            "foil-established",  # a session kill switch: nothing at boot
+        ),
     ),
     Case(
         "ipv6.announced",
@@ -600,6 +621,168 @@ CASES += (
             "foil-owner-rules",
             "foil-output-only",
         ),
+    ),
+)
+
+# The attacks published since the seed (issue 13), each with its source quoted.
+BOUND = ("http-bound", "icmp-bound", "http-from-uplink", "icmp-from-uplink")
+CASES += (
+    Case(
+        "bound.uplink",
+        "bound",
+        "Programs bound to the physical interface",
+        "Programs pick the physical interface themselves: curl --interface and ping -I with "
+        "the interface's name (SO_BINDTODEVICE) or its address, while connected and again "
+        "after every process of the subject died. No route decides where a bound socket "
+        "goes: a kill switch of routes alone (a dummy interface's default route, wg-quick's "
+        "fwmark rules) lets them out; only a firewall that looks at the packet stops them.",
+        "Mullvad's known issues (docs/known-issues.md): \"Most traffic will still go inside the "
+        "VPN tunnel since the routing table specifies that it should. Unfortunately apps are "
+        "not required to respect the routing table and can send traffic outside the tunnel if "
+        "they try to. [...] any other app that explicitly bind its sockets directly to the "
+        'local network interface."',
+        "connected_then_crash",
+        "Bound by name and by address, to one internet host, over TCP and ICMP; a browser's "
+        "own choice of interface (WebRTC's host candidates) is not reproduced. The crash is "
+        "crash.everything's.",
+        probes=(*BOUND, "http"),
+        catches=(
+            *CONNECTED_LEAKERS,
+            "foil-dns-anywhere",
+            "foil-owner-rules",
+            "foil-routes-only",
+        ),
+    ),
+    Case(
+        "endpoint.other-process",
+        "endpoint",
+        "The VPN server's own port, from another process",
+        "While connected, a program that is not the VPN client sends to the VPN server's "
+        "address, port and protocol, with a payload anyone on the path can read. A kill "
+        "switch that opens the endpoint to every process lets it out beside the tunnel; only "
+        "the tunnel's own socket (by its mark, owner or cgroup) may send there.",
+        'Cure53, Mullvad app audit, MUL-02-002 ("Firewall allows deanonymization by '
+        'eavesdropper"): "a rogue program which performs a GET request containing the '
+        "payload [...] should now be able to observe the network request containing the "
+        "identifiable payload being sent unencrypted over the wire\" (Mullvad's "
+        "test_mul_02_002).",
+        "steady",
+        "UDP to the WireGuard endpoint's port, told from the tunnel's by the stream's mark in "
+        "the clear. The datagram takes the route the system gives it: under wg-quick's fwmark "
+        "routing that is the tunnel, so only a client that routes the endpoint through the "
+        "LAN's gateway (a host route, as OpenVPN does) shows the flaw; a program bound to the "
+        "physical interface is bound.uplink's. A TCP endpoint is not probed.",
+        probes=("vpn-port-other-process", "http"),
+        catches=(*CONNECTED_LEAKERS, "foil-endpoint-any"),
+    ),
+    Case(
+        "exposure.tunnel-address",
+        "exposure",
+        "The tunnel's address answers the LAN",
+        "While connected, a host on the LAN (the router) asks for the client's tunnel "
+        "address: an ARP request for it, and a TCP SYN/ACK to it sent to the client's MAC. "
+        "A client that answers either (an ARP reply, a RST) tells the LAN its tunnel "
+        "address, and that it uses a VPN; CVE-2019-14899 went on to hijack connections with it.",
+        'CVE-2019-14899: "allows a malicious access point, or an adjacent user, to determine '
+        'if a connected user is using a VPN"; X41, Mullvad audit 2024, MLLVD-CR-24-03 (as '
+        "Mullvad's test_mllvd_cr_24_03 states it): \"By sending an ARP request for the "
+        "in-tunnel IP address to any network interface on the device running Mullvad, it will "
+        'respond and confirm that it owns this address."',
+        "tunnel_address_probed",
+        "IPv4 only (IPv6 neighbour discovery answers only for the asked interface's "
+        "addresses); the router knows the tunnel's address, where a real attacker scans "
+        "the private ranges for it.",
+        probes=("http",),
+        catches=(*CONNECTED_LEAKERS, "foil-tunnel-arp"),
+    ),
+    Case(
+        "flows.before-connect",
+        "flows",
+        "Connections opened before the kill switch",
+        "At link-up, before the VPN connects, applications open a long-lived TCP connection "
+        "and a UDP flow, both bound to the physical interface, and keep sending through the "
+        "connect and after every process of the subject died. A kill switch that accepts "
+        "established connections on any interface (iptables recipes' first rule, "
+        "ESTABLISHED,RELATED) lets them go on beside the tunnel. Judged from the moment the "
+        "subject connected: before, the user had chosen to be unprotected.",
+        f'{FAQ}: "only allowing traffic through the VPN tunnel. Everything else is blocked."; '
+        'issue 13: "ESTABLISHED,RELATED accepts that ignore the interface let them out."',
+        "connected_then_crash",
+        "A kill switch loaded at boot refuses the flows before they open (they keep trying); "
+        "leaks before the connect hook returned are shown, not judged (boot.before-connect "
+        "judges them). One TCP and one UDP flow, to a STUN server, bound by interface name.",
+        probes=("http",),
+        early_flows=True,
+        catches=(
+            *CONNECTED_LEAKERS,
+            "foil-dns-anywhere",
+            "foil-owner-rules",
+            "foil-routes-only",
+            "foil-established",
+        ),
+    ),
+    Case(
+        "dns.lan-pushed",
+        "dns",
+        "DNS servers the LAN pushes at local IPv6 addresses",
+        "While connected, the LAN's router announces DNS servers at a unique-local and a "
+        "link-local address, in its router advertisements (RDNSS, read by rdnssd) and then by "
+        "DHCPv6 (read by dhclient -6); the client's resolv.conf names them and applications "
+        'ask them. A kill switch that lets "the local network" out (fd00::/8, fe80::/10) '
+        "before it locks DNS sends the queries to the LAN.",
+        "IVPN's kill switch blocks DNS first: its firewall rules reject DNS to any server but "
+        f"the VPN's before they allow the LAN ({FAQ}: \"block all DNS queries that are sent to a "
+        'non-IVPN DNS server making any DNS leaks impossible."); RFC 8106 (RDNSS) and RFC 8415 '
+        "(DHCPv6 DNS servers) are how a LAN pushes them.",
+        "lan_pushes_dns",
+        "The servers are the router's own addresses; a client whose network manager keeps "
+        "the VPN's resolver whatever the LAN pushes is not tested for that. DHCPv6 is asked "
+        "by the lab's dhclient, which a kill switch that blocks DHCPv6 never hears.",
+        probes=("system-dns", "http"),
+        dns_lock=True,
+        catches=(*CONNECTED_LEAKERS, "foil-dns-anywhere", "foil-no-ipv6", "foil-local-v6"),
+    ),
+    Case(
+        "ipv6.route-information",
+        "ipv6",
+        "IPv6 routes from router advertisements (RFC 4191)",
+        "While connected, the router starts announcing a Route Information Option with high "
+        "preference for the internet hosts' IPv6 prefix; a client that accepts them "
+        "(accept_ra_rt_info_max_plen, as systemd-networkd does) routes that prefix to the LAN, "
+        "around the tunnel's default route: the IPv6 form of TunnelVision. A kill switch that "
+        "leaves IPv6 to the routes (foil-no-ipv6's IPv4-only rules) lets it out.",
+        "TunnelVision (Leviathan Security, CVE-2024-3661) for DHCP option 121; issue 13: "
+        '"the router announces a Route Information Option (RFC 4191) with a high preference '
+        "for an internet prefix; a client that accepts them routes that prefix around the "
+        'tunnel." ' + f'{FAQ}: "Static route addition by the DHCP server."',
+        "route_information",
+        "The client accepts route information because the case sets accept_ra_rt_info_max_plen "
+        "(a Debian desktop's kernel default ignores it); one /48 prefix, announced by radvd "
+        "with no prefix of its own and router lifetime 0 (the packets take the tunnel's "
+        "address as their source).",
+        probes=(*IPV6, "http"),
+        # foil-established: the stream's echo requests were established through the
+        # tunnel; once the route moves them to the LAN, its ESTABLISHED rule lets them out.
+        catches=(*CONNECTED_LEAKERS, "foil-no-ipv6", "foil-established"),
+    ),
+    Case(
+        "names.lan",
+        "names",
+        "Names asked on the LAN (mDNS, LLMNR, NetBIOS)",
+        "While connected, the desktop asks the LAN for names, as it does on every link: a "
+        "printer by mDNS, a file server by LLMNR, a share by a NetBIOS broadcast. Each tells "
+        "everyone on the LAN what the user looks for, and the names of the user's own "
+        "machines: a disclosure to the LAN, not to the internet, judged under `strict` only.",
+        f'{FAQ}: "only allowing traffic through the VPN tunnel. Everything else is blocked." '
+        "RFC 6762 (mDNS), RFC 4795 (LLMNR) and RFC 1002 (NetBIOS) ask on the local link, "
+        "outside any tunnel.",
+        "steady",
+        "The queries are sent as responders send them (out of the uplink, IPv4 and IPv6); "
+        "no avahi, systemd-resolved or Samba runs, so their own timing and retries are not "
+        "reproduced. A kill switch that allows the LAN on purpose fails this case by design.",
+        probes=("mdns", "llmnr", "netbios", "http"),
+        profiles=frozenset({"strict"}),
+        catches=(*CONNECTED_LEAKERS, "foil-lan-names"),
     ),
 )
 

@@ -57,6 +57,34 @@ Issue 13's foils (the attacks published since the seed), one flaw each too:
 
 Every other foil filters forwarded traffic as its own output: out by the
 tunnel, replies back.
+
+Sound, every foil also lets only the tunnel's own socket (its FwMark) reach
+the endpoint's port, and answers ARP only for the asked interface's own
+addresses (arp_ignore 2). The flaws found since the seed (issue 13):
+
+- routes-only: no firewall for where traffic goes, only routes (a policy
+  rule sends everything unmarked to a table whose default route is the
+  tunnel, and under it a dummy interface's, as NetworkManager-based kill
+  switches do); a firewall locks DNS and broadcasts only. A program bound to
+  the physical interface finds the LAN's default route;
+- endpoint-any: the endpoint's address, port and protocol are open to every
+  process, not only the tunnel's (Cure53 MUL-02-002); it routes the tunnel
+  the classic way, as server-ip does (a host route to the endpoint through
+  the LAN's gateway), where another process's datagram to the endpoint
+  takes that route;
+- tunnel-arp: it leaves the kernel answering ARP for the tunnel's address on
+  the LAN (MLLVD-CR-24-03);
+- established: a connected-mode kill switch (rules from connect on, as
+  no-boot) whose first output rule accepts established connections on any
+  interface, as iptables recipes do: a flow opened before it keeps going. Its
+  boot hook is the machine's own firewall (as ufw's: outgoing allowed,
+  invalid dropped), which tracks connections from boot on; without one the
+  kernel would not have tracked the flow.
+- local-v6: it lets the LAN's link-local and unique-local IPv6 out (fe80::/10,
+  fc00::/7, "local network" access) before its DNS lock, so DNS servers the
+  LAN pushes at those addresses (RDNSS, DHCPv6) are asked outside the tunnel.
+- lan-names: it lets the LAN's name services out (mDNS, LLMNR, NetBIOS name
+  queries, as "network discovery" options do): names asked on the LAN.
 """
 
 from __future__ import annotations
@@ -92,6 +120,14 @@ FLAWS = (
     "switch-nonatomic",
     "fallback-allow",
     "output-only",
+    *(
+        "routes-only",
+        "endpoint-any",
+        "tunnel-arp",
+        "established",
+        "local-v6",
+        "lan-names",
+    ),
 )
 # Foils with a daemon of their own beside the tunnel, started at connect.
 DAEMON_FLAWS = (
@@ -116,6 +152,14 @@ GIVE_UP = 3
 # The reopen foil: how long after a change it refreshes, and how long its rules are gone.
 REOPEN_DELAY = 0.3
 REOPEN_WINDOW = 0.1
+# Foils that route the tunnel the classic way: a host route to the endpoint via the
+# LAN's gateway (where another process's datagram to the endpoint goes too).
+CLASSIC_ROUTING = ("server-ip", "endpoint-any")
+# The tunnel socket's firewall mark (wg-quick's FwMark, and its routing table).
+TUNNEL_MARK = 51820
+# The routes-only foil's routing table, and its dummy interface.
+ROUTES_TABLE = 7000
+DUMMY = "ksdummy"
 
 
 def env(name: str) -> str:
@@ -132,6 +176,10 @@ def ruleset(flaw: str, *, owner: bool = False) -> list[str]:
         f"add table {t}" + (" { flags owner; }" if owner else ""),
         f"add chain {t} output {{ type filter hook output priority 0; policy drop; }}",
         f"add chain {t} input {{ type filter hook input priority 0; policy drop; }}",
+    ]
+    if flaw == "established":
+        rules.append(f"add rule {t} output ct state established,related accept")
+    rules += [
         f"add rule {t} output oif lo accept",
         f"add rule {t} input iif lo accept",
         f"add rule {t} input ct state established,related accept",
@@ -142,6 +190,10 @@ def ruleset(flaw: str, *, owner: bool = False) -> list[str]:
             f"add rule {t} forward ct state established,related accept",
             f"add rule {t} forward oifname {tunnel} accept",
         ]
+    if flaw == "lan-names":
+        rules.append(f"add rule {t} output udp dport {{ 137, 5353, 5355 }} accept")
+    if flaw == "local-v6":
+        rules.append(f"add rule {t} output ip6 daddr {{ fe80::/10, fc00::/7 }} accept")
     if flaw == "dns-anywhere":
         rules.append(f"add rule {t} output meta l4proto {{ tcp, udp }} th dport 53 accept")
     else:
@@ -160,8 +212,13 @@ def ruleset(flaw: str, *, owner: bool = False) -> list[str]:
     ]
     if flaw == "server-ip":
         rules.append(f"add rule {t} output ip daddr {endpoint} accept")
-    else:
+    elif flaw == "endpoint-any":
         rules.append(f"add rule {t} output ip daddr {endpoint} {proto} dport {port} accept")
+    else:
+        rules.append(
+            f"add rule {t} output ip daddr {endpoint} {proto} dport {port}"
+            f" meta mark {TUNNEL_MARK} accept"
+        )
     if flaw == "lan-subnet" and os.environ.get("KS_LAN_ACCESS") == "1":
         rules += [f"add rule {t} output {lan} accept" for lan in uplink_subnets()]
     rules += [
@@ -223,17 +280,29 @@ def wg_quick(action: str, config: str) -> None:
     subprocess.run(["wg-quick", action, config], check=True, env=environment)
 
 
+def tunnel_config(flaw: str) -> str:
+    """The foil's copy of the tunnel's config: its socket marked from the first packet."""
+    config = Path(env("KS_RUN_DIR")) / Path(env("KS_TUNNEL_CONFIG")).name
+    # Written every time: the user may have switched servers since (another config).
+    # Classic routing (server-ip, endpoint-any) and routes-only route the tunnel themselves.
+    table = "Table = off\n" if flaw in (*CLASSIC_ROUTING, "routes-only") else ""
+    text = Path(env("KS_TUNNEL_CONFIG")).read_text()
+    config.touch(mode=0o600)
+    config.write_text(
+        text.replace("[Interface]\n", f"[Interface]\n{table}FwMark = {TUNNEL_MARK}\n", 1)
+    )
+    return str(config)
+
+
 def tunnel_up(flaw: str) -> None:
-    if flaw != "server-ip":
-        wg_quick("up", env("KS_TUNNEL_CONFIG"))
+    wg_quick("up", tunnel_config(flaw))
+    if flaw == "routes-only":
+        tunnel_routes()
+        return
+    if flaw not in CLASSIC_ROUTING:
         return
     # Classic routing: the tunnel as two half-defaults and a host route to the
     # endpoint through the LAN's gateway, as OpenVPN's def1 and many clients do.
-    config = Path(env("KS_RUN_DIR")) / Path(env("KS_TUNNEL_CONFIG")).name
-    text = Path(env("KS_TUNNEL_CONFIG")).read_text()
-    config.write_text(text.replace("[Interface]\n", "[Interface]\nTable = off\n", 1))
-    config.chmod(0o600)
-    wg_quick("up", str(config))
     gateway = subprocess.run(
         ["ip", "-4", "route", "show", "default"], capture_output=True, text=True, check=True
     ).stdout.split()[2]
@@ -247,6 +316,86 @@ def tunnel_up(flaw: str) -> None:
     if env("KS_TUNNEL_ADDR6"):
         for prefix in ("::/1", "8000::/1"):
             subprocess.run(["ip", "-6", "route", "replace", prefix, "dev", tunnel], check=True)
+
+
+def route_guard() -> None:
+    """The routes-only foil's guard: every unmarked packet looks up its table, whose
+    last default route is a dummy interface's (the tunnel's comes first when it is up).
+    Its firewall keeps DNS to the VPN's resolver and broadcasts off the LAN only."""
+    if subprocess.run(["ip", "link", "show", DUMMY], capture_output=True).returncode:
+        # A veth pair that goes nowhere stands in for a dummy interface (a module
+        # the lab's kernel may lack): what is routed to it is dropped on its far end.
+        subprocess.run(
+            ["ip", "link", "add", DUMMY, "type", "veth", "peer", "name", f"{DUMMY}-end"],
+            check=True,
+        )
+    for link in (DUMMY, f"{DUMMY}-end"):
+        subprocess.run(["ip", "link", "set", link, "up"], check=True)
+    for family in ("-4", "-6"):
+        while not subprocess.run(
+            ["ip", family, "rule", "del", "pref", "100"], capture_output=True
+        ).returncode:
+            pass
+        subprocess.run(
+            [
+                "ip",
+                family,
+                "rule",
+                "add",
+                "pref",
+                "100",
+                "not",
+                "fwmark",
+                str(TUNNEL_MARK),
+                "table",
+                str(ROUTES_TABLE),
+            ],
+            check=True,
+        )
+        subprocess.run(
+            [
+                "ip",
+                family,
+                "route",
+                "replace",
+                "default",
+                "dev",
+                DUMMY,
+                "table",
+                str(ROUTES_TABLE),
+                "metric",
+                "1000",
+            ],
+            check=True,
+        )
+    t = f"inet {TABLE}"
+    dns = env("KS_VPN_DNS")
+    apply(
+        [
+            f"add table {t}",
+            f"add chain {t} output {{ type filter hook output priority 0; policy accept; }}",
+            f"add rule {t} output meta l4proto {{ tcp, udp }} th dport {{ 53, 853 }}"
+            f" ip daddr != {dns} reject",
+            f"add rule {t} output meta nfproto ipv6"
+            " meta l4proto { tcp, udp } th dport { 53, 853 } reject",
+            f"add rule {t} output meta l4proto {{ tcp, udp, icmp }}"
+            " fib daddr type { broadcast, multicast } reject",
+        ]
+    )
+
+
+def tunnel_routes() -> None:
+    """The tunnel's default routes in the routes-only foil's table, before the dummy's."""
+    tunnel = env("KS_TUNNEL_IF")
+    subprocess.run(
+        ["ip", "-4", "route", "replace", "default", "dev", tunnel, "table", str(ROUTES_TABLE)],
+        check=True,
+    )
+    if env("KS_TUNNEL_ADDR6"):
+        subprocess.run(
+            ["ip", "-6", "route", "replace", "default", "dev", tunnel, "table", str(ROUTES_TABLE)],
+            check=True,
+        )
 
 
 def use_vpn_resolver() -> None:
@@ -282,8 +431,23 @@ def signal_ready(fd: str) -> None:
 
 
 def boot(flaw: str) -> None:
-    apply(ruleset(flaw))
+    if flaw == "routes-only":
+        route_guard()
+    elif flaw == "established":
+        apply(system_firewall())
+    else:
+        apply(ruleset(flaw))
     ruled_endpoint(env("KS_ENDPOINT_IP"))
+
+
+def system_firewall() -> list[str]:
+    """A desktop's own firewall, not the kill switch: everything out, invalid dropped."""
+    t = "inet system"
+    return [
+        f"add table {t}",
+        f"add chain {t} output {{ type filter hook output priority 10; policy accept; }}",
+        f"add rule {t} output ct state invalid drop",
+    ]
 
 
 def ruled_endpoint(endpoint: str | None = None) -> str:
@@ -299,14 +463,18 @@ def connect(flaw: str) -> None:
         spawn("hold", flaw)
     elif flaw == "switch-nonatomic" and ruled_endpoint() not in ("", env("KS_ENDPOINT_IP")):
         rebuild_rules(flaw)
+    elif flaw == "routes-only":
+        route_guard()
     elif flaw != "watcher":
         apply(ruleset(flaw))
     ruled_endpoint(env("KS_ENDPOINT_IP"))
+    if flaw != "tunnel-arp":
+        Path("/proc/sys/net/ipv4/conf/all/arp_ignore").write_text("2\n")
     tunnel_up(flaw)
     use_vpn_resolver()
     if flaw == "give-up-open" and not tunnel_answers():
         lift()
-        wg_quick("down", env("KS_TUNNEL_CONFIG"))
+        wg_quick("down", tunnel_config(flaw))
         raise SystemExit("foil: the VPN server did not answer; gave up, firewall off")
     if flaw in DAEMON_FLAWS:
         spawn(flaw, flaw)
@@ -329,10 +497,7 @@ def disconnect(flaw: str) -> None:
         # exit-open's service stops without its exit path when the user disconnects.
         stop = signal.SIGUSR1 if flaw == "exit-open" else signal.SIGTERM
         os.kill(int(pidfile(flaw).read_text()), stop)
-    config = env("KS_TUNNEL_CONFIG")
-    if flaw == "server-ip":
-        config = str(Path(env("KS_RUN_DIR")) / Path(config).name)
-    wg_quick("down", config)
+    wg_quick("down", tunnel_config(flaw))
 
 
 def hold(flaw: str, ready_fd: str) -> None:
@@ -387,13 +552,13 @@ def reconnect(flaw: str, ready_fd: str) -> None:
             continue
         lift()
         subprocess.run(
-            ["wg-quick", "down", env("KS_TUNNEL_CONFIG")],
+            ["wg-quick", "down", tunnel_config(flaw)],
             capture_output=True,
             env=dict(os.environ, WG_QUICK_USERSPACE_IMPLEMENTATION="wireguard-go"),
         )
         time.sleep(SETTLE)
         apply(ruleset(flaw))
-        wg_quick("up", env("KS_TUNNEL_CONFIG"))
+        wg_quick("up", tunnel_config(flaw))
         failures = 0
         while not changes.empty():
             changes.get()
@@ -489,7 +654,7 @@ def nonatomic(flaw: str, ready_fd: str) -> None:
         if subprocess.run(
             ["ip", "link", "show", env("KS_TUNNEL_IF")], capture_output=True
         ).returncode:
-            wg_quick("up", env("KS_TUNNEL_CONFIG"))
+            wg_quick("up", tunnel_config(flaw))
 
 
 def rebuild_rules(flaw: str) -> None:

@@ -95,14 +95,18 @@ def judge(
     trigger_at: float | None,
     started: float,
     broken: str | None,
+    judged_from: float | None = None,
 ) -> Judgement:
     """The verdict of one case, with its evidence.
 
     `trigger_at` and `started` are epoch seconds: when the trigger fired (None
-    when the case never got that far) and when the case started.
+    when the case never got that far) and when the case started. With
+    `judged_from` (a case with early flows: when the subject connected), what
+    left before it is shown but not judged.
     """
     packets = tuple(classify(frames, facts))
-    leaked = tuple(p for p in packets if p.klass is LEAK)
+    since = judged_from if judged_from is not None else float("-inf")
+    leaked = tuple(p for p in packets if p.klass is LEAK and p.t >= since)
     dns_leaks = tuple(dns_lock_leaks(queries, {topology.VPN_RESOLVER})) if case.dns_lock else ()
     window = _window(leaked, trigger_at, started) if leaked else None
     if leaked or dns_leaks:

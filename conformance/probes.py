@@ -20,6 +20,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from netns.stream import payload
+from netns.topology import UPLINK, VPN_ENDPOINT
+
 WEB4, WEB6 = "203.0.113.10", "2001:db8:ff::10"
 WEB_NAME = "web.leakcert.test"
 PUBLIC_RESOLVER = "203.0.113.53"
@@ -120,6 +123,110 @@ PROBES: dict[str, Callable[[], Outcome]] = {
     "vpn-port-elsewhere": lambda: _datagram(WEB4, int(os.environ.get(VPN_PORT_ENV, "51820"))),
     "dhcp-elsewhere": lambda: _datagram(WEB4, 67),
     "lan": lambda: _program(["ping", "-n", "-c1", f"-W{T}", os.environ[LAN_GATEWAY_ENV]]),
+}
+
+
+def _uplink_address() -> str:
+    # The address the LAN's DHCP gave the physical interface, as an application finds it.
+    out = subprocess.run(
+        ["ip", "-4", "-o", "addr", "show", "dev", UPLINK], capture_output=True, text=True
+    ).stdout.split()
+    return out[out.index("inet") + 1].split("/")[0] if "inet" in out else "0.0.0.0"
+
+
+def _marked_datagram(address: str, port: int) -> Outcome:
+    # Marked as the stream's packets are: the judge tells it from the tunnel's own.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.sendto(payload(0), (address, port))
+        except OSError as exc:
+            return Outcome(False, exc.strerror or str(exc))
+    return Outcome(True, f"sent to {address}:{port}")
+
+
+def _name_query(name: str, qtype: int = 1) -> bytes:
+    # A DNS-format question (mDNS and LLMNR share it): id 0, one question.
+    labels = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
+    return b"\0\0\0\0\0\1\0\0\0\0\0\0" + labels + qtype.to_bytes(2, "big") + b"\0\1"
+
+
+def _multicast(queries: list[tuple[str, int, bytes]]) -> Outcome:
+    # As a responder does (avahi, systemd-resolved): out of each link, the uplink here.
+    index = socket.if_nametoindex(UPLINK)
+    sent = []
+    for group, port, query in queries:
+        v6 = ":" in group
+        with socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            if v6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
+            else:
+                mreqn = socket.inet_aton("0.0.0.0") * 2 + index.to_bytes(4, "little")
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, mreqn)
+            try:
+                sock.sendto(query, (group, port))
+                sent.append(f"{group}:{port}")
+            except OSError as exc:
+                return Outcome(False, exc.strerror or str(exc))
+    return Outcome(True, "sent to " + ", ".join(sent))
+
+
+def _netbios() -> Outcome:
+    # A NetBIOS name query (RFC 1002 4.2.12), broadcast on the uplink's subnet as nmblookup does.
+    out = subprocess.run(
+        ["ip", "-4", "-o", "addr", "show", "dev", UPLINK], capture_output=True, text=True
+    ).stdout.split()
+    broadcast = out[out.index("brd") + 1] if "brd" in out else "255.255.255.255"
+    name = "LEAKCERT".ljust(15) + "\0"
+    encoded = b" " + bytes(
+        c for ch in name.encode() for c in (0x41 + (ch >> 4), 0x41 + (ch & 0x0F))
+    )
+    query = b"\x13\x37\x01\x10\0\1\0\0\0\0\0\0" + encoded + b"\0\0\x20\0\1"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        try:
+            sock.sendto(query, (broadcast, 137))
+        except OSError as exc:
+            return Outcome(False, exc.strerror or str(exc))
+    return Outcome(True, f"sent to {broadcast}:137")
+
+
+# Names asked on the LAN: a printer's by mDNS (RFC 6762), a host's by LLMNR (RFC 4795),
+# a share's by NetBIOS (RFC 1002), as desktops ask them on every link.
+PROBES |= {
+    "mdns": lambda: _multicast(
+        [
+            ("224.0.0.251", 5353, _name_query("printer.local")),
+            ("ff02::fb", 5353, _name_query("printer.local")),
+        ]
+    ),
+    "llmnr": lambda: _multicast(
+        [
+            ("224.0.0.252", 5355, _name_query("fileserver")),
+            ("ff02::1:3", 5355, _name_query("fileserver")),
+        ]
+    ),
+    "netbios": _netbios,
+}
+
+
+# Programs that pick the physical interface themselves (SO_BINDTODEVICE, or a
+# bind to its address), as curl --interface and ping -I do: routes do not
+# decide where they go. And one that is not the VPN client but sends to the
+# VPN server's own address, port and protocol (Cure53 MUL-02-002).
+PROBES |= {
+    "http-bound": lambda: _program(
+        ["curl", "-sS", "-m", T, "--interface", UPLINK, f"http://{WEB4}/"]
+    ),
+    "icmp-bound": lambda: _program(["ping", "-n", "-c1", f"-W{T}", "-I", UPLINK, WEB4]),
+    "http-from-uplink": lambda: _program(
+        ["curl", "-sS", "-m", T, "--interface", _uplink_address(), f"http://{WEB4}/"]
+    ),
+    "icmp-from-uplink": lambda: _program(
+        ["ping", "-n", "-c1", f"-W{T}", "-I", _uplink_address(), WEB4]
+    ),
+    "vpn-port-other-process": lambda: _marked_datagram(
+        VPN_ENDPOINT, int(os.environ.get(VPN_PORT_ENV, "51820"))
+    ),
 }
 
 

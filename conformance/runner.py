@@ -160,6 +160,7 @@ def run_case(
             trigger_at=run.trigger_at,
             started=run.t0,
             broken=broken,
+            judged_from=run.connected_at if case.early_flows else None,
         )
     except Exception as exc:  # frames the subject crafted must not cost a verdict either
         reason = f"the capture could not be judged: {type(exc).__name__}: {exc}"
@@ -197,6 +198,8 @@ def _act(run: CaseRun) -> str | None:
     """Boot, connect, the trigger with its probes, the settle window; why it is broken, if so."""
     phases = run.phases
     run.boot()
+    if run.case.early_flows:
+        run.open_flows()
     phases.end("boot")
     run.connect()
     run.lab.start_stream()

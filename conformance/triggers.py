@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from conformance import attack_triggers
+from conformance import attack_triggers, lan_triggers
 
 if TYPE_CHECKING:
     from conformance.case_run import CaseRun
@@ -134,24 +134,28 @@ def ipv6_announced(run: CaseRun) -> Iterator[None]:
     yield
 
 
-TRIGGERS: dict[str, Trigger] = {
-    fn.__name__: fn
-    for fn in (
-        steady,
-        crash_client,
-        crash_tunnel,
-        crash_everything,
-        tunnel_removed,
-        server_unreachable,
-        disconnect,
-        wifi_reconnect,
-        sleep_wake,
-        adapter_reset,
-        router_reboot,
-        roam,
-        routes_rewritten,
-        option121,
-        reboot,
-        ipv6_announced,
-    )
-} | attack_triggers.TRIGGERS
+TRIGGERS: dict[str, Trigger] = (
+    {
+        fn.__name__: fn
+        for fn in (
+            steady,
+            crash_client,
+            crash_tunnel,
+            crash_everything,
+            tunnel_removed,
+            server_unreachable,
+            disconnect,
+            wifi_reconnect,
+            sleep_wake,
+            adapter_reset,
+            router_reboot,
+            roam,
+            routes_rewritten,
+            option121,
+            reboot,
+            ipv6_announced,
+        )
+    }
+    | attack_triggers.TRIGGERS
+    | lan_triggers.TRIGGERS
+)

@@ -77,12 +77,25 @@ def _policy_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--tunnel-ipv6", action="store_true", help="IPv6 rides the tunnel")
     group.add_argument("--lan-access", action="store_true", help="open the private ranges")
     group.add_argument("--mode", choices=MODES)
+    group.add_argument(
+        "--endpoint-mark",
+        type=_mark,
+        metavar="MARK",
+        help="only packets with this firewall mark (the tunnel's socket) reach the endpoint",
+    )
+
+
+def _mark(text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
 def _has_flags(args: argparse.Namespace) -> bool:
     return bool(
         args.tunnel or args.endpoint or args.resolver or args.tunnel_ipv6 or args.lan_access
-    ) or (args.mode is not None)
+    ) or (args.mode is not None or args.endpoint_mark is not None)
 
 
 def policy_from_args(args: argparse.Namespace) -> Policy:
@@ -98,6 +111,7 @@ def policy_from_args(args: argparse.Namespace) -> Policy:
         tunnel_ipv6=args.tunnel_ipv6,
         lan_access=args.lan_access,
         mode=args.mode or "always-on",
+        endpoint_mark=args.endpoint_mark or 0,
     )
 
 
@@ -170,9 +184,24 @@ def _script(args: argparse.Namespace) -> str:
     return nftables.render(policy_from_args(args))
 
 
+# The kernel answers ARP for any of its addresses on any interface: for the
+# tunnel's address on the LAN too, which tells the LAN that address
+# (MLLVD-CR-24-03). 2: only for an address of the interface asked, and from
+# its own subnet (Mullvad's fix).
+ARP_IGNORE = Path("/proc/sys/net/ipv4/conf/all/arp_ignore")
+STRICT_ARP = 2
+
+
+def strict_arp() -> None:
+    """Answer ARP only for the asked interface's own addresses (never lowers a stricter one)."""
+    if int(ARP_IGNORE.read_text()) < STRICT_ARP:
+        ARP_IGNORE.write_text(f"{STRICT_ARP}\n")
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     policy = policy_from_args(args)
     nftables.apply(nftables.render(policy))
+    strict_arp()
     print(f"{PROG}: in force ({policy.mode}): {', '.join(policy.tunnels)}")
     return EXIT_OK
 

@@ -72,10 +72,11 @@ def render(policy: Policy | None) -> str:
         res4: list[str] = []
         res6: list[str] = []
         tunnel_ipv6 = lan = False
+        mark = 0
     else:
         comment = (
             f"{COMMENT_PREFIX} mode={policy.mode} tunnel_ipv6={int(policy.tunnel_ipv6)}"
-            f" lan_access={int(policy.lan_access)}"
+            f" lan_access={int(policy.lan_access)} endpoint_mark={policy.endpoint_mark}"
         )
         tunnels = [f'"{t}"' for t in policy.tunnels]
         ep4 = _endpoint_elements(policy.endpoints, 4)
@@ -83,6 +84,10 @@ def render(policy: Policy | None) -> str:
         res4 = [str(r) for r in policy.resolvers if r.version == 4]
         res6 = [str(r) for r in policy.resolvers if r.version == 6]
         tunnel_ipv6, lan = policy.tunnel_ipv6, policy.lan_access
+        mark = policy.endpoint_mark
+    # Only the tunnel's own socket carries its mark: another process that sends
+    # to the endpoint's port is refused (Cure53 MUL-02-002).
+    by_tunnel = f" meta mark {mark:#x}" if mark else ""
 
     # IPv6 rides the tunnel only when the tunnel carries IPv6.
     tun_family = "" if tunnel_ipv6 else "meta nfproto ipv4 "
@@ -113,8 +118,8 @@ def render(policy: Policy | None) -> str:
             # Exactly the endpoint's (address, protocol, port), never any port to
             # that address (TunnelCrack ServerIP). Before the DNS lock: a VPN
             # server may well listen on port 53.
-            "ip daddr . meta l4proto . th dport @endpoints4 accept",
-            "ip6 daddr . meta l4proto . th dport @endpoints6 accept",
+            f"ip daddr . meta l4proto . th dport @endpoints4{by_tunnel} accept",
+            f"ip6 daddr . meta l4proto . th dport @endpoints6{by_tunnel} accept",
             "meta nfproto ipv4 udp sport 68 udp dport 67 accept",
             "ip6 daddr { fe80::/10, ff02::1:2 } udp sport 546 udp dport 547 accept",
             f"ip6 daddr {{ fe80::/10, ff02::/16 }} icmpv6 type {{ {ND_TYPES} }} accept",
@@ -263,6 +268,7 @@ def read_policy(listing: dict[str, Any]) -> Policy | None:
             tunnel_ipv6=flags["tunnel_ipv6"] == "1",
             lan_access=flags["lan_access"] == "1",
             mode=flags["mode"],
+            endpoint_mark=int(flags.get("endpoint_mark", "0")),
         )
     except (KeyError, ValueError, TypeError, PolicyError) as err:
         raise NftError(f"table {FAMILY} {TABLE} does not hold a valid policy: {err}") from None

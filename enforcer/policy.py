@@ -98,6 +98,10 @@ class Policy:
     tunnel_ipv6: bool = False
     lan_access: bool = False
     mode: str = "always-on"
+    # The firewall mark the tunnel's own socket carries (wg-quick's FwMark): with
+    # one, only the tunnel's process may reach the endpoint (Cure53 MUL-02-002);
+    # 0: any process may.
+    endpoint_mark: int = 0
 
     def __post_init__(self) -> None:
         tunnels = tuple(sorted({_check_ifname(t) for t in _as_list(self.tunnels, "tunnels")}))
@@ -129,6 +133,9 @@ class Policy:
         for flag in ("tunnel_ipv6", "lan_access"):
             if not isinstance(getattr(self, flag), bool):
                 raise PolicyError(f"{flag} must be true or false")
+        mark = self.endpoint_mark
+        if isinstance(mark, bool) or not isinstance(mark, int) or not 0 <= mark <= 0xFFFFFFFF:
+            raise PolicyError(f"endpoint_mark {mark!r} is not a 32-bit mark")
         if self.mode not in MODES:
             raise PolicyError(f"mode {self.mode!r} is not one of {', '.join(MODES)}")
         object.__setattr__(self, "tunnels", tunnels)
@@ -144,6 +151,8 @@ class Policy:
                 f"endpoint: {', '.join(map(str, self.endpoints))}",
                 f"resolver: {', '.join(map(str, self.resolvers)) or 'none (DNS blocked)'}",
                 f"LAN access: {'on' if self.lan_access else 'off'}",
+                "endpoint reached by: "
+                + (f"mark {self.endpoint_mark:#x} only" if self.endpoint_mark else "any process"),
             ]
         )
 
@@ -156,7 +165,7 @@ def _as_list(value: Any, what: str) -> list[Any]:
     return list(value)
 
 
-_KEYS = {"tunnels", "endpoints", "resolvers", "tunnel_ipv6", "lan_access", "mode"}
+_KEYS = {"tunnels", "endpoints", "resolvers", "tunnel_ipv6", "lan_access", "mode", "endpoint_mark"}
 
 
 def from_mapping(data: dict[str, Any], source: str = "mapping") -> Policy:
@@ -182,6 +191,7 @@ def from_mapping(data: dict[str, Any], source: str = "mapping") -> Policy:
         tunnel_ipv6=data.get("tunnel_ipv6", False),
         lan_access=data.get("lan_access", False),
         mode=data.get("mode", "always-on"),
+        endpoint_mark=data.get("endpoint_mark", 0),
     )
 
 
@@ -203,6 +213,7 @@ def to_toml(policy: Policy) -> str:
         f'mode = "{policy.mode}"',
         f"tunnel_ipv6 = {str(policy.tunnel_ipv6).lower()}",
         f"lan_access = {str(policy.lan_access).lower()}",
+        f"endpoint_mark = {policy.endpoint_mark}",
         "tunnels = [" + ", ".join(f'"{t}"' for t in policy.tunnels) + "]",
         "resolvers = [" + ", ".join(f'"{r}"' for r in policy.resolvers) + "]",
     ]

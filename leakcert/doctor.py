@@ -18,6 +18,7 @@ from pathlib import Path
 from netns.daemons import OPENVPN_TOOLS, REQUIRED_TOOLS
 from netns.errors import LabError
 from netns.procs import cgroup2_root
+from netns.ra import RA_TOOLS
 
 # What the probes and the built-in subjects run, beyond the lab's own tools.
 PROBE_TOOLS = {
@@ -29,7 +30,7 @@ PROBE_TOOLS = {
     "unshare": "util-linux",
 }
 SUBJECT_TOOLS = {"wg-quick": "wireguard-tools", "iptables": "iptables"}
-TOOLS = REQUIRED_TOOLS | OPENVPN_TOOLS | PROBE_TOOLS | SUBJECT_TOOLS
+TOOLS = REQUIRED_TOOLS | OPENVPN_TOOLS | RA_TOOLS | PROBE_TOOLS | SUBJECT_TOOLS
 
 
 @dataclass(frozen=True)

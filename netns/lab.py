@@ -41,6 +41,7 @@ from netns.lab_attacks import LabAttacks, starting_lan
 from netns.lab_containers import LabContainers
 from netns.lab_facts import LabFacts
 from netns.lab_faults import LabFaults
+from netns.lab_lan import LabLan
 from netns.lab_wiring import LabWiring
 from netns.monitor import NetlinkWakeup
 from netns.procs import Cgroup, Daemon, become_subreaper, cgroup2_root
@@ -55,7 +56,7 @@ VPN_KINDS = ("wireguard", "openvpn")
 STREAM_RATE = 1200.0
 
 
-class Lab(LabWiring, LabFacts, LabFaults, LabContainers, LabAttacks):
+class Lab(LabWiring, LabFacts, LabFaults, LabContainers, LabAttacks, LabLan):
     """client, router, vpn and net, wired as in `netns.topology`.
 
     ipv6: the router announces IPv6 (SLAAC) from the start.
@@ -220,6 +221,7 @@ class Lab(LabWiring, LabFacts, LabFaults, LabContainers, LabAttacks):
             self._stream.stop()
             self._stream = None
         self._end_guest_stream()
+        self.stop_attacks()
         if self._capture is not None:
             self._capture.abort()
             self._capture = None

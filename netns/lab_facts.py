@@ -66,6 +66,13 @@ class LabFacts:
                     if t is not None
                 )
             ),
+            tunnel_addresses=frozenset(
+                a.split("/")[0]
+                for t in tunnels
+                if t is not None
+                for a in (t.address4, t.address6)
+                if a
+            ),
         )
 
     def wait_client_ipv6(self, timeout: float = 15.0, *, required: bool = True) -> str | None:

@@ -5,12 +5,15 @@ announced, the VPN server silenced, the tunnel's process killed). A part of
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
 import select
 import shutil
 import signal
 from pathlib import Path
+
+from pyroute2.netlink.exceptions import NetlinkError
 
 from netns import registry, sysctls
 from netns.errors import LabError
@@ -54,7 +57,12 @@ class LabFaults:
             keep = {ipr.link_lookup(ifname="lo")[0], ipr.link_lookup(ifname=UPLINK)[0]}
             for link in ipr.get_links():
                 if link["index"] not in keep:
-                    ipr.link("del", index=link["index"])
+                    try:
+                        ipr.link("del", index=link["index"])
+                    except NetlinkError as exc:
+                        # A veth's peer goes with it: already gone is what we wanted.
+                        if exc.code != errno.ENODEV:
+                            raise
             uplink = ipr.link_lookup(ifname=UPLINK)[0]
             ipr.link("set", index=uplink, state="down")
             ipr.flush_addr(index=uplink)

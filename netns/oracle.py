@@ -3,11 +3,14 @@
 The rule (docs/design.md, "The judge"), made exact:
 - TUNNEL: to an endpoint on its protocol and port, or from it on that port.
   The endpoint's address on any other port or protocol is a leak (TunnelCrack's
-  ServerIP attack). Non-first IP fragments of datagrams to the endpoint are
+  ServerIP attack), and so is a datagram to its very port that carries the
+  stream's mark in the clear: an application, not the tunnel, sent it (Cure53
+  MUL-02-002). Non-first IP fragments of datagrams to the endpoint are
   tunnel only when the first fragment was.
-- LINK control, from the client: ARP; neighbour discovery (hop limit 255);
-  MLD; IGMP to 224.0.0.0/24; DHCPv4 to the broadcast address or the router,
-  DHCPv6 to ff02::1:2 or the router.
+- LINK control, from the client: ARP, but for a reply that answers for a
+  tunnel address (it tells the LAN that address: MLLVD-CR-24-03); neighbour
+  discovery (hop limit 255); MLD; IGMP to 224.0.0.0/24; DHCPv4 to the
+  broadcast address or the router, DHCPv6 to ff02::1:2 or the router.
 - LEAK: anything else the client sends. One is enough.
 - INBOUND: frames the client did not send and that are neither tunnel nor link
   control. They are shown, never judged: a leak needs the client to send.
@@ -29,7 +32,7 @@ from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Packet
 
 from netns.capture import Frame
-from netns.stream import StreamMark, mark
+from netns.stream import MAGIC, StreamMark, mark
 
 NDP_TYPES = {
     133: "router-solicitation",
@@ -72,6 +75,8 @@ class WireFacts:
     client_mac: str  # frames from this MAC are the client's
     router_addresses: frozenset[str]  # the router's addresses on every LAN the client can be on
     endpoints: tuple[Endpoint, ...]
+    # The client's tunnel addresses: an ARP reply from the client for one is a leak.
+    tunnel_addresses: frozenset[str] = frozenset()
 
 
 class PacketClass(StrEnum):
@@ -150,7 +155,7 @@ class _FastTunnel:
         sport, dport = int.from_bytes(data[l4 : l4 + 2]), int.from_bytes(data[l4 + 2 : l4 + 4])
         sent = data[6:12] == self.client
         peer = (data[30:34], dport) if sent else (data[26:30], sport)
-        if peer not in self.endpoints:
+        if peer not in self.endpoints or (sent and MAGIC in data):
             return None
         src, dst = socket.inet_ntoa(data[26:30]), socket.inet_ntoa(data[30:34])
         size = int.from_bytes(data[l4 + 4 : l4 + 6]) - 8
@@ -173,7 +178,7 @@ def _classify(
             if frame.haslayer(ARP) or _is_router_control(frame)
             else PacketClass.INBOUND
         )
-    if _is_link_control(frame, routers):
+    if _is_link_control(frame, routers, facts.tunnel_addresses):
         return PacketClass.LINK
     return PacketClass.LEAK
 
@@ -205,6 +210,8 @@ def _is_tunnel(frame, sent: bool, facts: WireFacts, fragments: set) -> bool:
         port = frame[layer].dport if sent else frame[layer].sport
         if port != endpoint.port:
             return False
+        if sent and MAGIC in bytes(frame[layer].payload):
+            return False  # an application's datagram in the clear, not the tunnel's
         if isinstance(ip, IP) and ip.flags.MF:
             fragments.add((ip.src, ip.dst, ip.id))
         if frame.haslayer(IPv6ExtHdrFragment):
@@ -234,9 +241,12 @@ def _is_router_control(frame) -> bool:
     return frame.haslayer(UDP) and frame[UDP].sport in (67, 547)
 
 
-def _is_link_control(frame, routers: set[str]) -> bool:
+def _is_link_control(frame, routers: set[str], tunnel_addresses: frozenset[str]) -> bool:
     if frame.haslayer(ARP):
-        return True
+        # A request may carry a tunnel address as its sender while the uplink has
+        # none (the kernel's source choice); an answer for one is the disclosure.
+        arp = frame[ARP]
+        return not (arp.op == 2 and arp.psrc in tunnel_addresses)
     ip = _ip(frame)
     if ip is None:
         return False

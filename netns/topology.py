@@ -128,6 +128,15 @@ STUN = Service("stun", "203.0.113.78", "2001:db8:ff::78", 3478)
 NTP = Service("ntp", "203.0.113.123", "2001:db8:ff::123", 123)
 SERVICES = (WEB, RESOLVER, STUN, NTP)
 
+# The one place the lab uses addresses outside the documentation ranges: DNS servers a
+# LAN pushes (RDNSS and DHCPv6) at a unique-local (RFC 4193) and a link-local address,
+# the ranges kill switches wrongly trust (case dns.lan-pushed). They live on the
+# router's LAN bridge only: a link-local address never leaves its link, and nothing
+# in the lab routes the unique-local prefix off the client's wire.
+LAN_ULA6 = "fd6c:6b63:6572::/64"
+RDNSS_SERVERS = ("fd6c:6b63:6572::53", "fe80::53")
+DHCP6_DNS_SERVERS = ("fd6c:6b63:6572::153", "fe80::153")
+
 # Names every resolver of the lab answers by itself (no resolver forwards to another).
 DOMAIN = "leakcert.test"
 WEB_NAME = f"web.{DOMAIN}"

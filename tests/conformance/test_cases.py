@@ -39,3 +39,12 @@ def test_profiles() -> None:
 def test_every_leak_class_is_explained_for_the_legend() -> None:
     assert set(LEAK_CLASS_MEANINGS) == set(LEAK_CLASSES)
     assert all(meaning.strip() for meaning in LEAK_CLASS_MEANINGS.values())
+
+
+def test_names_asked_on_the_lan_are_judged_under_strict_only() -> None:
+    strict = {c.id for c in for_profile("strict")}
+    assert "names.lan" in strict
+    assert "names.lan" not in {c.id for c in for_profile("seed")}
+    assert "names.lan" not in {c.id for c in for_profile("always-on")}
+    # strict judges everything seed does, and more.
+    assert {c.id for c in for_profile("seed")} < strict

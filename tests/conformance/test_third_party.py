@@ -56,6 +56,18 @@ ROWS = [
     ("vpnkillswitch", "tunnel.interface-removed", Verdict.LEAK),
     # Its script drops IPv6 and switches it off: a dual-stack LAN leaks nothing.
     ("vpnkillswitch", "ipv6.from-start", Verdict.PASS),
+    # The attacks published since the seed (issue 13):
+    # the man page's REJECT looks at the output interface and the mark, not the route:
+    # programs bound to the physical interface are refused.
+    ("wg-quick-killswitch-v6", "bound.uplink", Verdict.PASS),
+    # ...but iptables leaves the kernel answering ARP for the tunnel's address on the LAN.
+    ("wg-quick-killswitch", "exposure.tunnel-address", Verdict.LEAK),
+    # The guide opens the server's UDP 1194 to every process, and OpenVPN routes the
+    # server through the LAN: another process's datagram leaves (Cure53 MUL-02-002).
+    ("openvpn-killswitch", "endpoint.other-process", Verdict.LEAK),
+    # ufw's before.rules accept ESTABLISHED on every interface, and ufw tracks
+    # connections from boot: a flow opened before the tunnel keeps going beside it.
+    ("ufw-killswitch", "flows.before-connect", Verdict.LEAK),
 ]
 
 

@@ -2,7 +2,7 @@
 
 probe.py listen PORT...                 print "ready", then one line per arrival:
                                         "udp|tcp PORT PAYLOAD"
-probe.py send udp|tcp HOST PORT TOKEN [--dev IF] [--sport N] [--broadcast]
+probe.py send udp|tcp HOST PORT TOKEN [--dev IF] [--sport N] [--broadcast] [--mark N]
                                         print "ok" or "error ERRNO-NAME"
 probe.py flood HOST PORT RATE           UDP at about RATE packets/s until SIGTERM;
                                         print "ready" after the first send, and
@@ -78,6 +78,8 @@ def _socket(
 def send(args: argparse.Namespace) -> None:
     try:
         with _socket(args.proto, args.host, args.dev, args.sport, args.broadcast) as s:
+            if args.mark:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, args.mark)
             if args.proto == "udp":
                 s.sendto(args.token.encode(), (args.host, args.port))
             else:
@@ -128,6 +130,7 @@ def main() -> None:
     p.add_argument("--dev")
     p.add_argument("--sport", type=int)
     p.add_argument("--broadcast", action="store_true")
+    p.add_argument("--mark", type=int, default=0)
     p = sub.add_parser("flood")
     p.add_argument("host")
     p.add_argument("port", type=int)

@@ -35,4 +35,5 @@ def policies(draw: st.DrawFn, names: st.SearchStrategy[str] = ifnames) -> Policy
         tunnel_ipv6=tunnel_ipv6,
         lan_access=draw(st.booleans()),
         mode=draw(st.sampled_from(["always-on", "session"])),
+        endpoint_mark=draw(st.sampled_from([0, 51820, 0xFFFFFFFF])),
     )

@@ -90,8 +90,11 @@ def policy_flags(
     lan_access: bool = False,
     resolvers: tuple[str, ...] = (VPN_RESOLVER,),
     mode: str = "always-on",
+    endpoint_mark: int = 0,
 ) -> list[str]:
     flags = ["--tunnel", TUNNEL_IF, "--endpoint", ENDPOINT, "--mode", mode]
+    if endpoint_mark:
+        flags += ["--endpoint-mark", str(endpoint_mark)]
     for r in resolvers:
         flags += ["--resolver", r]
     if tunnel_ipv6:
@@ -207,6 +210,7 @@ class Bench:
         dev: str | None = None,
         sport: int | None = None,
         broadcast: bool = False,
+        mark: int = 0,
     ) -> tuple[str, str]:
         """Send one token from the client; (token, probe's "ok"/"error X")."""
         token = secrets.token_hex(8)
@@ -214,6 +218,7 @@ class Bench:
             *(["--dev", dev] if dev else []),
             *(["--sport", str(sport)] if sport else []),
             *(["--broadcast"] if broadcast else []),
+            *(["--mark", str(mark)] if mark else []),
         ]
         out = self.run(
             self.client, sys.executable, str(PROBE), "send", proto, host, str(port), token, *extra

@@ -18,10 +18,11 @@ class Case:
     host: str
     port: int
     allowed: bool
-    policy: dict[str, bool] = field(default_factory=dict)
+    policy: dict[str, bool | int] = field(default_factory=dict)
     dev: str | None = None
     sport: int | None = None
     broadcast: bool = False
+    mark: int = 0
 
 
 CASES = {
@@ -31,6 +32,13 @@ CASES = {
     "tunnel v6 without tunnel_ipv6": Case("udp", "2001:db8:2::1", 9000, False),
     "endpoint port": Case("udp", "203.0.113.1", 51820, True),
     "endpoint other port": Case("udp", "203.0.113.1", 51821, False),
+    # With a mark, only the tunnel's own socket reaches the endpoint (Cure53 MUL-02-002).
+    "endpoint port, the tunnel's mark": Case(
+        "udp", "203.0.113.1", 51820, True, {"endpoint_mark": 51820}, mark=51820
+    ),
+    "endpoint port, another process": Case(
+        "udp", "203.0.113.1", 51820, False, {"endpoint_mark": 51820}
+    ),
     "endpoint tcp same port": Case("tcp", "203.0.113.1", 51820, False),
     "other host v4": Case("udp", "203.0.113.99", 9000, False),
     "other host v4 tcp": Case("tcp", "203.0.113.99", 9000, False),
@@ -54,7 +62,13 @@ CASES = {
 def test_allowed_and_blocked(bench: Bench, case: Case) -> None:
     bench.up(*policy_flags(**case.policy))
     got = bench.reaches(
-        case.proto, case.host, case.port, dev=case.dev, sport=case.sport, broadcast=case.broadcast
+        case.proto,
+        case.host,
+        case.port,
+        dev=case.dev,
+        sport=case.sport,
+        broadcast=case.broadcast,
+        mark=case.mark,
     )
     assert got == case.allowed
 
@@ -136,3 +150,12 @@ def test_block_all(fresh_bench: Bench) -> None:
     dhcp, _ = fresh_bench.send("udp", "255.255.255.255", 67, dev="up0", sport=68, broadcast=True)
     assert fresh_bench.wait_for(dhcp)
     assert not any(fresh_bench.wait_for(token, timeout=0.1) for token in blocked)
+
+
+def test_up_answers_arp_only_for_the_asked_interface(fresh_bench: Bench) -> None:
+    # The LAN must not learn the tunnel's address by asking for it (MLLVD-CR-24-03).
+    fresh_bench.run(fresh_bench.client, "sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=0")
+    fresh_bench.up(*policy_flags())
+    assert (
+        fresh_bench.run(fresh_bench.client, "sysctl", "-n", "net.ipv4.conf.all.arp_ignore") == "2\n"
+    )

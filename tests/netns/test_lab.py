@@ -174,6 +174,8 @@ def test_client_reboot_wipes_the_network_stack_but_not_the_wire(lab: Lab, tmp_pa
     tunnel_up(lab)
     lab.client.run("nft add table inet subjecttable")
     lab.client.run("iptables-legacy -A OUTPUT -j DROP", check=False)
+    # A veth pair of the subject's: deleting one end deletes the other too.
+    lab.client.run("ip link add kspair type veth peer name kspair-end")
     (lab.state_dir / "keep").write_text("kept")
     (lab.run_dir / "lost").write_text("lost")
     lab.start_capture(tmp_path / "reboot.pcap")
@@ -182,6 +184,7 @@ def test_client_reboot_wipes_the_network_stack_but_not_the_wire(lab: Lab, tmp_pa
     assert lab.client.run("nft list ruleset").stdout.strip() == ""
     links = lab.client.run("ip -o link").stdout
     assert lab.tunnel.interface not in links and "state DOWN" in links
+    assert "kspair" not in links
     assert lab.client_addresses() == []
     assert lab.client_routes() == []
     assert (lab.state_dir / "keep").exists() and not (lab.run_dir / "lost").exists()

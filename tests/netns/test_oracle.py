@@ -23,6 +23,7 @@ from scapy.utils import wrpcap
 
 from netns.capture import Frame, read_frames
 from netns.oracle import Endpoint, PacketClass, WireFacts, classify
+from netns.stream import payload
 
 # An IGMPv3 membership report with no group records (RFC 3376, type 0x22).
 IGMPV3_REPORT = bytes.fromhex("2200ddff00000000")
@@ -33,6 +34,7 @@ FACTS = WireFacts(
     client_mac=CLIENT,
     router_addresses=frozenset({R4, "2001:db8:1::1", LL_R, "198.19.2.1"}),
     endpoints=(Endpoint("198.51.100.2", 51820, "udp"),),
+    tunnel_addresses=frozenset({"198.18.0.2", "2001:db8:100::2"}),
 )
 
 
@@ -107,6 +109,23 @@ CASES = {
     "tunnel reply": (
         back(IP(src="198.51.100.2", dst=C4) / UDP(sport=51820, dport=40000) / bytes(32)),
         TUNNEL,
+    ),
+    "an application's marked datagram to the tunnel's port (MUL-02-002)": (
+        out(IP(src=C4, dst="198.51.100.2") / UDP(sport=40001, dport=51820) / payload(7)),
+        LEAK,
+    ),
+    "arp reply for the tunnel address (MLLVD-CR-24-03)": (
+        out(ARP(op=2, psrc="198.18.0.2", hwsrc=CLIENT, pdst=R4)),
+        LEAK,
+    ),
+    "arp reply for the uplink's address": (out(ARP(op=2, psrc=C4, pdst=R4)), LINK),
+    "arp request sent from the tunnel address (no uplink address yet)": (
+        out(ARP(op=1, psrc="198.18.0.2", pdst=R4)),
+        LINK,
+    ),
+    "rst from the tunnel address to the LAN (CVE-2019-14899)": (
+        out(IP(src="198.18.0.2", dst=R4) / TCP(sport=12345, dport=12345, flags="R")),
+        LEAK,
     ),
     "udp to endpoint, other port": (
         out(IP(src=C4, dst="198.51.100.2") / UDP(sport=40000, dport=53)),

@@ -13,6 +13,9 @@ ALLOWED = [
     ipaddress.ip_network(n)
     for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "198.18.0.0/15", "2001:db8::/32")
 ]
+# The LAN's pushed DNS servers (case dns.lan-pushed): unique-local, on the router's
+# LAN bridge only, never routed off the client's wire (docs/design.md, network safety).
+LOCAL_ONLY = ipaddress.ip_network(topology.LAN_ULA6)
 ADDRESS = re.compile(r"[\"'](\d+\.\d+\.\d+\.\d+(?:/\d+)?|[0-9a-f]*:[0-9a-f:]*(?:/\d+)?)[\"']")
 
 
@@ -30,6 +33,8 @@ def addresses(text: str) -> list[str]:
 
 def allowed(text: str) -> bool:
     network = ipaddress.ip_network(text, strict=False)
+    if network.version == 6 and (network.subnet_of(LOCAL_ONLY) or network.is_link_local):
+        return True
     return any(network.subnet_of(a) for a in ALLOWED if a.version == network.version)
 
 

@@ -5,7 +5,14 @@ case "$KS_ENDPOINT_IP" in
     *:*) endpoint="[$KS_ENDPOINT_IP]:$KS_ENDPOINT_PORT/$KS_ENDPOINT_PROTO" ;;
     *) endpoint="$KS_ENDPOINT_IP:$KS_ENDPOINT_PORT/$KS_ENDPOINT_PROTO" ;;
 esac
-set -- --tunnel "$KS_TUNNEL_IF" --endpoint "$endpoint" --resolver "$KS_VPN_DNS" --mode always-on
+# The tunnel's own socket carries a mark from its first packet (FwMark, set
+# before the link is up), and only packets with it reach the endpoint: another
+# process that sends to the server's port is refused (Cure53 MUL-02-002).
+mark=51820
+config="$KS_RUN_DIR/$(basename "$KS_TUNNEL_CONFIG")"
+(umask 077 && sed "s/^\[Interface\]\$/[Interface]\nFwMark = $mark/" "$KS_TUNNEL_CONFIG" >"$config")
+set -- --tunnel "$KS_TUNNEL_IF" --endpoint "$endpoint" --resolver "$KS_VPN_DNS" --mode always-on \
+    --endpoint-mark "$mark"
 if [ -n "${KS_TUNNEL_ADDR6:-}" ]; then
     set -- "$@" --tunnel-ipv6
 fi
@@ -20,6 +27,6 @@ fi
 echo "nameserver $KS_VPN_DNS" > /etc/resolv.conf
 # A reconnect finds the interface still there; the rules stay in force meanwhile.
 if ip link show "$KS_TUNNEL_IF" >/dev/null 2>&1; then
-    wg-quick down "$KS_TUNNEL_CONFIG"
+    wg-quick down "$config"
 fi
-WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go wg-quick up "$KS_TUNNEL_CONFIG"
+WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go wg-quick up "$config"
