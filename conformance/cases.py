@@ -540,6 +540,7 @@ CASES += (
             "foil-owner-rules",
             "foil-reconnect",
             "foil-give-up-open",
+            "foil-established",  # a session kill switch: nothing through the reboot
         ),
     ),
     Case(

@@ -332,26 +332,27 @@ def route_guard() -> None:
     for link in (DUMMY, f"{DUMMY}-end"):
         subprocess.run(["ip", "link", "set", link, "up"], check=True)
     for family in ("-4", "-6"):
-        while not subprocess.run(
-            ["ip", family, "rule", "del", "pref", "100"], capture_output=True
-        ).returncode:
-            pass
-        subprocess.run(
-            [
-                "ip",
-                family,
-                "rule",
-                "add",
-                "pref",
-                "100",
-                "not",
-                "fwmark",
-                str(TUNNEL_MARK),
-                "table",
-                str(ROUTES_TABLE),
-            ],
-            check=True,
-        )
+        # Added once and kept (a reconnect must not open a window by removing it).
+        shown = subprocess.run(
+            ["ip", family, "rule", "show", "pref", "100"], capture_output=True, text=True
+        ).stdout
+        if not shown.strip():
+            subprocess.run(
+                [
+                    "ip",
+                    family,
+                    "rule",
+                    "add",
+                    "pref",
+                    "100",
+                    "not",
+                    "fwmark",
+                    str(TUNNEL_MARK),
+                    "table",
+                    str(ROUTES_TABLE),
+                ],
+                check=True,
+            )
         subprocess.run(
             [
                 "ip",
