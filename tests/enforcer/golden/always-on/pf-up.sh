@@ -5,6 +5,7 @@
 #   endpoint: 203.0.113.1:51820/udp, 203.0.113.2:443/tcp
 #   resolver: 198.18.0.53
 #   LAN access: off
+#   endpoint reached by: any process
 set -eu
 
 # 1. The anchor's rules in one transaction: if pfctl refuses them, the
