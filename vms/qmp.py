@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from netns.errors import LabError
+from netns.wait import until
 
 
 class Channel:
@@ -31,21 +32,17 @@ class Channel:
         self.events: list[dict] = []
 
     def connect(self, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        delay = 0.005
-        while True:
+        def connected() -> socket.socket | None:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
                 sock.connect(str(self.path))
-                break
             except (FileNotFoundError, ConnectionRefusedError):
                 sock.close()
-                # QEMU makes the socket at start-up: a file another process creates.
-                if time.monotonic() > deadline:
-                    raise LabError(f"{self.what}: no socket at {self.path}") from None
-                time.sleep(delay)
-                delay = min(delay * 2, 0.05)
-        self._sock = sock
+                return None
+            return sock
+
+        # QEMU makes the socket at start-up: a file another process creates.
+        self._sock = until(f"{self.what}'s socket at {self.path}", connected, timeout)
         self._buffer = b""
 
     def close(self) -> None:
