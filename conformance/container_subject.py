@@ -31,6 +31,9 @@ from netns.container_client import APP_DIR, ContainerSpec
 # What the probes run in the application container (`conformance.probes`).
 APP_PACKAGES = ("python3", "curl", "dnsutils", "iputils-ping")
 PROBES_PACKAGE = Path(__file__).resolve().parent
+# The probes mark their datagrams as the stream does (`netns.stream`, `netns.topology`:
+# standard library only), so the lab's package is there beside them.
+LAB_PACKAGE = PROBES_PACKAGE.parent / "netns"
 # The PATH of a Debian container's root shell: hooks get it in place of the machine's.
 CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -75,5 +78,8 @@ def build(name: str, folder: Path, config: ContainerConfig, digest: str) -> Cont
         image=container_images.subject_image(folder, name, base, digest),
         app_image=container_images.base_image(APP_PACKAGES),
         sysctls=dict(config.sysctls),
-        app_mounts={str(PROBES_PACKAGE): f"{APP_DIR}/conformance"},
+        app_mounts={
+            str(PROBES_PACKAGE): f"{APP_DIR}/conformance",
+            str(LAB_PACKAGE): f"{APP_DIR}/netns",
+        },
     )

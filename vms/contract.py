@@ -28,13 +28,15 @@ from vms.guest import QemuGuest
 
 CHECKOUT = home.HOME  # leakcert's packages: a checkout, or site-packages
 # What of leakcert runs inside the guest: the enforcer, the probes and the stream
-# (standard library only, so the guest's python3 runs them as they are).
+# with the addresses they send to (standard library only, so the guest's python3
+# runs them as they are).
 GUEST_CODE = (
     "enforcer",
     "conformance/__init__.py",
     "conformance/probes.py",
     "netns/__init__.py",
     "netns/stream.py",
+    "netns/topology.py",
 )
 TUNNEL_DIR = f"{gf.LEAKCERT}/tunnel"
 HOOK_LOGS = f"{gf.LEAKCERT}/hooks"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,7 +15,7 @@ from conformance.subject import hook_environment
 from netns.tunnel import Tunnel
 from vms import gate, guest_files, image
 from vms.cases import GUEST_CASES, GUEST_LIMITATIONS, GUEST_TRIGGERS
-from vms.contract import _escape, environment
+from vms.contract import CHECKOUT, GUEST_CODE, _escape, environment
 from vms.lane import boot_window
 
 
@@ -112,3 +114,24 @@ def test_a_guests_hooks_get_every_variable_the_netns_hooks_get(tmp_path: Path) -
     assert guest["KS_TUNNEL_CONFIG"] == "/var/lib/leakcert/tunnel/wgc0.conf"
     assert guest["KS_ENDPOINT_PROTO"] == "udp"
     assert guest["KS_UPLINK_IF"] == guest_files.UPLINK
+
+
+def test_the_code_copied_into_the_guest_runs_with_nothing_else(tmp_path: Path) -> None:
+    # The guest's python3 has only what GUEST_CODE copies: an import of anything
+    # else (the probes once imported netns.topology unseen) fails every guest case.
+    for part in GUEST_CODE:
+        source, target = CHECKOUT / part, tmp_path / part
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target)
+    imports = "import conformance.probes, netns.stream, enforcer.cli"
+    done = subprocess.run(
+        ["/usr/bin/python3", "-I", "-c", f"import sys; sys.path.insert(0, '.'); {imports}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
