@@ -177,7 +177,11 @@ class ContainersRecord:
     def release(self) -> None:
         """Remove the containers (by name), then this record."""
         docker = docker_module()
-        with suppress(docker.errors.DockerException):
+        from requests.exceptions import RequestException  # the SDK's transport: there with it
+
+        # An engine that is gone or going (its socket removed) raises requests' errors,
+        # not Docker's: either way its containers went with it, and the sweep goes on.
+        with suppress(docker.errors.DockerException, RequestException, OSError):
             engine = docker.DockerClient(base_url=self.address, timeout=60)
             with closing(engine):
                 for name in self.names:
