@@ -29,6 +29,7 @@ from conformance.subject import (
     HOOK_TIMEOUT,
     HookFailed,
     HookRun,
+    Subject,
     SubjectError,
     folder_digest,
     load,
@@ -166,11 +167,31 @@ def run_case(
         reason = f"the capture could not be judged: {type(exc).__name__}: {exc}"
         return _error(subject.name, subject.summary, case, reason, start, run)
     phases.end("judge")
+    return judged_record(subject, case, judgement, run, pcap, keep_pcap, stream, sysctls, start)
+
+
+def judged_record(
+    subject: Subject,
+    case: Case,
+    judgement: Judgement,
+    run: CaseRun,
+    pcap: Path,
+    keep_pcap: Path | None,
+    stream: StreamSummary,
+    sysctls: dict[str, str],
+    start: float,
+    extra: dict | None = None,
+) -> CaseRecord:
+    """A judged case's record: its pcap kept, its evidence (`extra` first), its verdict.
+
+    The guest lane (`vms.lane`) records its cases through it too.
+    """
     if keep_pcap is not None:
         keep_pcap.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(pcap, keep_pcap)
     evidence = {
-        "phases": phases.seconds,
+        **(extra or {}),
+        "phases": run.phases.seconds,
         "pcap": str(keep_pcap or pcap),
         **_run_evidence(run),
         "stream": _stream_json(stream),

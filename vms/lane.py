@@ -100,35 +100,20 @@ def run_guest_case(
         reason = f"the capture could not be judged: {type(exc).__name__}: {exc}"
         return _error(subject, case, reason, start, run, image)
     phases.end("judge")
-    if keep_pcap is not None:
-        keep_pcap.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(pcap, keep_pcap)
-    evidence = {
-        "platform": image.platform,
-        "power_on": how,
-        "phases": phases.seconds,
-        "pcap": str(keep_pcap or pcap),
-        **runner._run_evidence(run),
-        "stream": runner._stream_json(stream),
-        "sysctls": sysctls,
-        "transcript": [
-            {"t": round(s.t - run.t0, 6), "host": s.host, "command": s.command, "exit": s.exit}
-            for s in run.lab.transcript
-        ],
-        **runner._judgement_evidence(judgement, run),
-    }
-    evidence["boot_window"] = boot_window(evidence)
-    return runner.CaseRecord(
-        subject.name,
-        subject.summary,
+    record = runner.judged_record(
+        subject,
         case,
-        judgement.verdict,
-        judgement.reason,
-        len(judgement.leaked),
-        len(judgement.dns_leaks),
-        time.time() - start,
-        evidence,
+        judgement,
+        run,
+        pcap,
+        keep_pcap,
+        stream,
+        sysctls,
+        start,
+        extra={"platform": image.platform, "power_on": how},
     )
+    record.evidence["boot_window"] = boot_window(record.evidence)
+    return record
 
 
 def _act(run: GuestCaseRun) -> str | None:
