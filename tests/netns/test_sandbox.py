@@ -37,8 +37,10 @@ def test_what_a_hook_leaves_running_is_the_next_hooks_and_the_labs(lab: Lab) -> 
     code, out = hook(lab, "sleep 600 & echo $!")
     assert code == 0
     pid = int(out)
-    # The lab sees it by its host pid, in the cgroup of the hook that started it.
-    assert cmdlines(lab.subject_cgroup.child("connect").pids()) == ["sleep\x00600"]
+    # The lab sees it by its host pid, in the cgroup of the hook that started it
+    # (the forked shell may not have exec'd sleep yet when the hook returns).
+    connect = lab.subject_cgroup.child("connect")
+    until("the child to be sleep", lambda: cmdlines(connect.pids()) == ["sleep\x00600"])
     code, out = hook(lab, f"cat /proc/{pid}/cmdline && kill {pid}", name="disconnect")
     assert (code, out) == (0, "sleep\x00600\x00")
     until("the sleep to be gone", lambda: not lab.subject_cgroup.pids())
