@@ -4,6 +4,7 @@ router's addresses, the facts the oracle judges with. A part of `netns.lab.Lab`.
 from __future__ import annotations
 
 import ipaddress
+from contextlib import AbstractContextManager
 
 from netns import sysctls
 from netns.errors import LabError
@@ -11,32 +12,38 @@ from netns.monitor import NetlinkWakeup
 from netns.oracle import Endpoint, WireFacts
 from netns.procs import Daemon
 from netns.topology import LANS, UPLINK
-from netns.wait import until
+from netns.wait import Wake, until
 
 
 class LabFacts:
     """The lab's facts, read from its hosts' kernels (a mixin of `Lab`)."""
 
+    uplink = UPLINK  # the client's interface to the LAN (a guest names its own)
+
+    def client_wake(self) -> AbstractContextManager[Wake | None]:
+        """What announces a change of the client's links, addresses and routes (`wait.until`)."""
+        return NetlinkWakeup(self.client.namespace)
+
     def client_mac(self) -> str:
-        mac = self.client.interface(UPLINK).mac
+        mac = self.client.interface(self.uplink).mac
         if mac is None:
-            raise LabError(f"the client's uplink `{UPLINK}` is gone (deleted on the client)")
+            raise LabError(f"the client's uplink `{self.uplink}` is gone (deleted on the client)")
         return mac
 
     def client_sysctls(self) -> dict[str, str]:
         """The client's pinned kernel network settings as they are now (`netns.sysctls`)."""
-        return sysctls.read(self.client, [UPLINK])
+        return sysctls.read(self.client, [self.uplink])
 
     def client_addresses(self, family: int = 2) -> list[str]:
         """The client's usable addresses on its uplink (2 = IPv4, 10 = IPv6; global scope)."""
-        return self.client.interface(UPLINK).addresses(family)
+        return self.client.interface(self.uplink).addresses(family)
 
     def client_routes(self, family: int = 2, table: int = 254) -> list[tuple[str, str | None]]:
         """(destination/prefix, gateway) of the client's routes in `table` (main)."""
         return self.client.routes(family, table)
 
     def client_has_carrier(self) -> bool:
-        return self.client.interface(UPLINK).carrier
+        return self.client.interface(self.uplink).carrier
 
     def router_addresses(self) -> frozenset[str]:
         """Every address the router has on the LANs the client can be on."""
@@ -83,7 +90,8 @@ class LabFacts:
         `required`, a client that has taken none by the timeout (its firewall
         may drop the announcements) gives None too, instead of an error.
         """
-        if self.client.run("cat /proc/sys/net/ipv6/conf/%s/disable_ipv6", UPLINK).stdout != "0\n":
+        disabled = self.client.run("cat /proc/sys/net/ipv6/conf/%s/disable_ipv6", self.uplink)
+        if disabled.stdout != "0\n":
             return None
         prefix = ipaddress.ip_network(self.lan.prefix6)
 
@@ -93,7 +101,7 @@ class LabFacts:
             return addresses[0] if addresses and default else None
 
         try:
-            with NetlinkWakeup(self.client.namespace) as wake:
+            with self.client_wake() as wake:
                 return until(
                     "the client's SLAAC address and IPv6 default route", ready, timeout, wake=wake
                 )

@@ -151,7 +151,7 @@ class LabFaults:
         """Another program adds routes on the client, via the LAN gateway by default."""
         gateway = via or self.lan.gateway4
         for prefix in prefixes:
-            self.client.run("ip route replace %s via %s dev %s", prefix, gateway, UPLINK)
+            self.client.run("ip route replace %s via %s dev %s", prefix, gateway, self.uplink)
 
     def delete_routes(self, dev: str) -> int:
         """Another program deletes every route through `dev`, in every table; returns how many."""

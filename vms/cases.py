@@ -42,9 +42,19 @@ POWER_CUT = replace(
     limitations="The machine resets under the running OS (QEMU's system_reset): what was not "
     "yet written to disk is lost; the capture runs from before power-on." + GUEST_LIMITATIONS,
 )
-# Suite cases whose triggers act only through commands in the client (which a
-# guest runs as a Host does): run as they are, with the guest's limitation.
-AS_THEY_ARE = ("connected.baseline", "tunnel.interface-removed", "dns.app-resolver")
+# Suite cases whose triggers act on the lab's side (the VPN server, the router's
+# DHCP and announcements) or through commands in the client, which a guest runs
+# as a Host does: run as they are, with the guest's limitation.
+AS_THEY_ARE = (
+    "connected.baseline",
+    "tunnel.interface-removed",
+    "tunnel.server-unreachable",
+    "routes.rewritten",
+    "dhcp121.tunnelvision",
+    "ipv6.announced",
+    "dns.app-resolver",
+    "webrtc.connected",
+)
 GUEST_CASES: tuple[Case, ...] = (
     *(
         replace(case, limitations=case.limitations + GUEST_LIMITATIONS)

@@ -21,14 +21,15 @@ import fcntl
 import json
 import os
 import shutil
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
-from netns import sysctls
 from netns.capture import SENTINEL_ETHERTYPE, IncompleteCapture
 from netns.errors import LabError
 from netns.lab import Lab
 from netns.stream import StreamSummary
 from netns.topology import LAN1, WIRE
+from netns.wait import Wake
 from vms import guest_files
 from vms.guest import QemuGuest
 from vms.image import Image
@@ -40,8 +41,33 @@ GUEST_STREAM_RATE = 150.0
 WARM = "warm"  # the snapshot every case starts from: booted, idle, nothing of a subject
 
 
+class GuestDhcp:
+    """The guest's own DHCP client (ifupdown's dhclient on its uplink), as triggers drive it."""
+
+    def __init__(self, guest: QemuGuest, uplink: str) -> None:
+        self.guest = guest
+        self.uplink = uplink
+
+    def renew(self, timeout: float = 15.0) -> None:
+        """A fresh lease with the server's current options, as the netns lab's renew: the
+        running dhclient is stopped (SIGTERM: no release) and a new one asks (INIT-REBOOT)."""
+        pidfile = f"/run/dhclient.{self.uplink}.pid"
+        self.guest.run(
+            'pid=$(cat %s 2>/dev/null) && kill "$pid" && while kill -0 "$pid" 2>/dev/null;'
+            " do sleep 0.05; done; dhclient -4 -1 -v -pf %s -lf %s %s >%s 2>&1",
+            pidfile,
+            pidfile,
+            f"/var/lib/dhcp/dhclient.{self.uplink}.leases",
+            self.uplink,
+            "/run/leakcert-dhclient.log",
+            timeout=timeout,
+        )
+
+
 class GuestLab(Lab):
     """A `netns.lab.Lab` whose client is a `QemuGuest`."""
+
+    uplink = guest_files.UPLINK
 
     def __init__(self, image: Image, workdir: Path | None = None, **options: object) -> None:
         super().__init__(workdir, boot_client=False, **options)
@@ -77,6 +103,11 @@ class GuestLab(Lab):
             self._cgroup.child("vm"),
             self.transcript,
         )
+        self.dhcp = GuestDhcp(self.vm, self.uplink)
+
+    def client_wake(self) -> AbstractContextManager[Wake | None]:
+        """Nothing announces the guest's changes to the host: waits look again instead."""
+        return nullcontext()
 
     def teardown(self) -> None:
         if self.vm is not None:
@@ -116,14 +147,22 @@ class GuestLab(Lab):
 
     # ------------------------------------------------------------- facts the lab reads
 
-    def client_sysctls(self) -> dict[str, str]:
-        return sysctls.read(self.client, [guest_files.UPLINK])
-
-    def client_mac(self) -> str:
-        mac = self.client.interface(guest_files.UPLINK).mac
-        if mac is None:
-            raise LabError(f"the guest's uplink `{guest_files.UPLINK}` is gone")
-        return mac
+    def delete_routes(self, dev: str) -> int:
+        """Another program deletes every route through `dev`, in every table; returns how many."""
+        deleted = 0
+        for family in ("-4", "-6"):
+            shown = self.client.run(
+                "ip -j %s route show table all dev %s type unicast", family, dev, check=False
+            )
+            if not shown.ok:  # the interface is gone: no route goes through it
+                return deleted
+            for route in json.loads(shown.stdout or "[]"):
+                key = [route["dst"], "dev", dev, "table", str(route.get("table", "main"))]
+                if "metric" in route:
+                    key += ["metric", str(route["metric"])]
+                self.client.run("ip %s route del" + " %s" * len(key), family, *key)
+                deleted += 1
+        return deleted
 
     def send_sentinel(self, payload: bytes) -> None:
         """The sentinel leaves the guest's own NIC, last, as every frame before it did."""

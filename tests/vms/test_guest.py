@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import signal
@@ -53,6 +54,34 @@ def test_the_guest_has_the_hosts_facts_on_the_labs_lan(guest_lab: GuestLab) -> N
     assert not uplink.carrier
     guest.set_link(True)
     assert uplink.carrier
+
+
+def test_the_labs_faults_reach_the_guest_as_they_reach_a_netns_client(
+    guest_lab: GuestLab,
+) -> None:
+    guest = guest_lab.client
+    # Option 121 (TunnelVision): the guest's own dhclient takes the pushed routes.
+    guest_lab.push_option121(["0.0.0.0/1", "203.0.113.0/24"])
+    routes = guest.routes()
+    assert ("0.0.0.0/1", LAN1.gateway4) in routes and ("203.0.113.0/24", LAN1.gateway4) in routes
+    # Another program deletes every route through an interface, in every table.
+    guest.run(
+        "ip link add dummy9 type dummy && ip link set dummy9 up"
+        " && ip route add 198.18.0.0/24 dev dummy9 && ip route add default dev dummy9 table 77"
+        " && ip -6 route add 2001:db8:9::/64 dev dummy9"
+    )
+    listed = "ip -4 route show table all dev dummy9 type unicast;" + (
+        "ip -6 route show table all dev dummy9 type unicast"
+    )
+    before = guest.run(listed).stdout.splitlines()
+    assert len(before) >= 3  # the three added (and the kernel's own, such as fe80::/64)
+    assert guest_lab.delete_routes("dummy9") == len(before)
+    assert guest.run(listed).stdout == ""
+    assert guest_lab.delete_routes("nosuch0") == 0
+    # The router starts announcing IPv6: the guest takes a SLAAC address in the LAN's prefix.
+    address = guest_lab.set_ipv6(True)
+    assert address is not None
+    assert ipaddress.ip_address(address) in ipaddress.ip_network(LAN1.prefix6)
 
 
 def test_the_capture_on_the_tap_sees_the_guests_frames(guest_lab: GuestLab) -> None:

@@ -24,7 +24,12 @@ def test_the_guest_cases_are_suite_cases_and_a_power_cut() -> None:
     assert ids == [
         "connected.baseline",
         "tunnel.interface-removed",
+        "tunnel.server-unreachable",
+        "routes.rewritten",
+        "dhcp121.tunnelvision",
+        "ipv6.announced",
         "dns.app-resolver",
+        "webrtc.connected",
         "boot.before-connect",
         "boot.power-cut",
     ]
