@@ -43,12 +43,13 @@ POWER_CUT = replace(
     "yet written to disk is lost; the capture runs from before power-on." + GUEST_LIMITATIONS,
 )
 # Suite cases whose triggers act on the lab's side (the VPN server, the router's
-# DHCP and announcements) or through commands in the client, which a guest runs
-# as a Host does: run as they are, with the guest's limitation.
+# DHCP and announcements, the NIC's carrier) or through commands in the client,
+# which a guest runs as a Host does: run as they are, with the guest's limitation.
 AS_THEY_ARE = (
     "connected.baseline",
     "tunnel.interface-removed",
     "tunnel.server-unreachable",
+    "network.router-reboot",
     "routes.rewritten",
     "dhcp121.tunnelvision",
     "ipv6.announced",

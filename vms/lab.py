@@ -29,7 +29,7 @@ from netns.errors import LabError
 from netns.lab import Lab
 from netns.stream import StreamSummary
 from netns.topology import LAN1, WIRE
-from netns.wait import Wake
+from netns.wait import Wake, until
 from vms import guest_files
 from vms.guest import QemuGuest
 from vms.image import Image
@@ -104,6 +104,15 @@ class GuestLab(Lab):
             self.transcript,
         )
         self.dhcp = GuestDhcp(self.vm, self.uplink)
+
+    def carrier(self, up: bool) -> None:
+        """The guest's NIC loses or regains carrier (QEMU's link state: a tap's own does not
+        reach the guest's driver)."""
+        self.client.set_link(up)
+        until(
+            f"the guest's carrier to be {'up' if up else 'down'}",
+            lambda: self.client_has_carrier() == up,
+        )
 
     def client_wake(self) -> AbstractContextManager[Wake | None]:
         """Nothing announces the guest's changes to the host: waits look again instead."""

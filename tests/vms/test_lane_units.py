@@ -25,6 +25,7 @@ def test_the_guest_cases_are_suite_cases_and_a_power_cut() -> None:
         "connected.baseline",
         "tunnel.interface-removed",
         "tunnel.server-unreachable",
+        "network.router-reboot",
         "routes.rewritten",
         "dhcp121.tunnelvision",
         "ipv6.announced",
