@@ -25,12 +25,18 @@ import sys
 import time
 from collections.abc import Generator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from conformance import progress
 from conformance.cases import LEAK_CLASS_MEANINGS, LEAK_CLASSES, PROFILES, Case, for_profile
+from conformance.judge import Verdict
+from conformance.results import subject_folder
 from conformance.subject import BUILTIN, SubjectError, folder_digest, load, resolve
+
+if TYPE_CHECKING:
+    from conformance.runner import CaseRecord
 
 RESULT_KEY = "leakcert_result"
 SUITE = Path(__file__).resolve().with_name("test_conformance.py")
@@ -141,12 +147,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def _marks(ref: str, case: Case) -> list[pytest.MarkDecorator]:
-    marks = [getattr(pytest.mark, progress.MARK), getattr(pytest.mark, case.leak_class)]
+    return [
+        getattr(pytest.mark, progress.MARK),
+        getattr(pytest.mark, case.leak_class),
+        *foil_xfail(ref, case),
+    ]
+
+
+def foil_xfail(ref: str, case: Case) -> list[pytest.MarkDecorator]:
+    """A built-in foil's strict xfail where `case` must catch it (nothing for other subjects)."""
     builtin = resolve(ref).parent == BUILTIN.resolve()
-    if builtin and resolve(ref).name in case.catches:
-        reason = f"{resolve(ref).name} is a foil that this case must catch"
-        marks.append(pytest.mark.xfail(strict=True, raises=LeakFound, reason=reason))
-    return marks
+    if not (builtin and resolve(ref).name in case.catches):
+        return []
+    reason = f"{resolve(ref).name} is a foil that this case must catch"
+    return [pytest.mark.xfail(strict=True, raises=LeakFound, reason=reason)]
 
 
 def _refuse_namesakes(refs: list[str]) -> None:
@@ -163,6 +177,44 @@ def _refuse_namesakes(refs: list[str]) -> None:
                 " give each subject its own name"
             )
         named[name] = ref
+
+
+def kept_pcap(subject_ref: str, case: Case, results_dir: Path | None) -> Path | None:
+    """Where a case's pcap is kept beside the results JSON (nowhere without one)."""
+    if results_dir is None:
+        return None
+    # The folder follows the subject's own name (two refs ending alike stay apart); a
+    # subject that does not load is reported by its case's run, and its ref names the folder.
+    try:
+        subject_name = load(subject_ref).name
+    except (SubjectError, OSError):
+        subject_name = subject_ref
+    return results_dir / "pcaps" / subject_folder(subject_name) / f"{case.id}.pcap"
+
+
+def record_verdict(
+    result: CaseRecord,
+    results_dir: Path | None,
+    keep: Path | None,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Hand a case's result to the results JSON, and fail its test unless it is a PASS.
+
+    A LEAK where the test is marked xfail (a foil the case must catch) raises
+    LeakFound, the one failure its strict xfail accepts.
+    """
+    record = result.to_json()
+    if results_dir and keep and "pcap" in record["evidence"]:
+        record["evidence"]["pcap"] = str(keep.relative_to(results_dir))
+    request.node.user_properties.append((RESULT_KEY, json.dumps(record)))
+    if result.verdict is not Verdict.PASS:
+        leaked = "".join(
+            f"\n  {p['t']:8.3f}s {p['summary']}" for p in record["evidence"].get("leaked", [])[:10]
+        )
+        message = f"{result.verdict.value}: {result.reason}{leaked}"
+        if result.verdict is Verdict.LEAK and request.node.get_closest_marker("xfail"):
+            raise LeakFound(message)  # a foil caught, as the case says
+        pytest.fail(message, pytrace=False)
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ import pytest
 
 from conformance import plugin
 from conformance.cases import LEAK_CLASSES, Case
-from conformance.subject import BUILTIN, resolve
 from vms.cases import GUEST_CASES
 from vms.image import ImageError, build
 
@@ -71,11 +70,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def _marks(ref: str, case: Case) -> list[pytest.MarkDecorator]:
-    marks = [getattr(pytest.mark, case.leak_class)]
-    if resolve(ref).parent == BUILTIN.resolve() and resolve(ref).name in case.catches:
-        reason = f"{resolve(ref).name} is a foil that this case must catch"
-        marks.append(pytest.mark.xfail(strict=True, raises=plugin.LeakFound, reason=reason))
-    return marks
+    return [getattr(pytest.mark, case.leak_class), *plugin.foil_xfail(ref, case)]
 
 
 @pytest.fixture
