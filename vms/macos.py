@@ -25,11 +25,10 @@ from pathlib import Path
 
 from netns.errors import LabError
 from netns.host import CommandResult, Step
-from netns.wait import until
+from vms.box_guest import BoxGuest, BoxInterface
 from vms.vagrant_machine import VagrantMachine
 
 SCRIPTS = Path(__file__).parent / "scripts" / "macos"
-BOOT_TIMEOUT = 1800.0
 MAC = re.compile(r"([0-9a-f]{1,2}:){5}[0-9a-f]{1,2}")  # netstat's gateway of a neighbour
 
 
@@ -57,20 +56,12 @@ def remote_sh(line: str, sudo: bool = False) -> str:
     return shlex.join([*(["sudo", "-n"] if sudo else []), "/bin/sh", "-c", line])
 
 
-class MacInterface:
+class MacInterface(BoxInterface):
     """One interface of the guest, as `ifconfig` says."""
-
-    def __init__(self, guest: MacGuest, name: str) -> None:
-        self.guest = guest
-        self.name = name
 
     def _read(self) -> str | None:
         out = self.guest.run("ifconfig %s", self.name, check=False)
         return out.stdout if out.ok else None
-
-    @property
-    def exists(self) -> bool:
-        return self._read() is not None
 
     @property
     def mac(self) -> str | None:
@@ -85,31 +76,20 @@ class MacInterface:
         return facts.get("inet" if family == 2 else "inet6", [])
 
 
-class MacGuest:
+class MacGuest(BoxGuest):
     """A macOS machine of the user's box, through Vagrant and SSH."""
 
-    role = "client"
+    os_title = "macOS"
+    answering = "SSH to the macOS guest"
+    interface_type = MacInterface
 
     def __init__(self, machine: VagrantMachine, transcript: list[Step] | None = None) -> None:
-        self.machine = machine
-        self.transcript = transcript if transcript is not None else []
+        super().__init__(machine, transcript)
         self.control = machine.folder / "ssh.sock"  # a plain path: %r@%h:%p breaks testinfra
         self._config: dict[str, str] | None = None
 
-    def power_on(self, snapshot: str | None = None) -> None:
-        if snapshot is None:
-            self.machine.up()
-        else:
-            self.machine.snapshot_restore(snapshot)
+    def _disconnect(self) -> None:
         self._config = None
-        self.wait_ready()
-
-    def power_off(self) -> None:
-        self.machine.halt()
-        self._config = None
-
-    def wait_ready(self, timeout: float = BOOT_TIMEOUT) -> None:
-        until("SSH to the macOS guest", self._answers, timeout)
 
     def _answers(self) -> bool:
         with contextlib.suppress(LabError):
@@ -120,30 +100,9 @@ class MacGuest:
     def boot_time(self) -> str:
         return self.run("sysctl -n kern.boottime").stdout.strip()
 
-    def _new_boot(self, trigger) -> None:
-        before = self.boot_time()
-        trigger()
-
-        def booted() -> bool:
-            with contextlib.suppress(LabError):
-                return self._answers() and self.boot_time() != before
-            return False
-
-        until("the macOS guest to boot again", booted, BOOT_TIMEOUT)
-
     def reboot(self) -> None:
         """macOS restarts itself (`shutdown -r now`)."""
         self._new_boot(lambda: self.trigger("reboot", check=False))
-
-    def reset(self) -> None:
-        """A power cut, by the provider (Vagrant has no verb for it)."""
-        self._new_boot(self.machine.power_cut)
-
-    def save(self, name: str) -> None:
-        self.machine.snapshot_save(name)
-
-    def restore(self, name: str) -> None:
-        self.power_on(snapshot=name)
 
     def _ssh(self, remote: str, stdin: bytes | None, timeout: float) -> subprocess.CompletedProcess:
         if self._config is None:
@@ -171,17 +130,7 @@ class MacGuest:
         line = command % tuple(shlex.quote(str(a)) for a in args) if args else command
         started = time.time()
         proc = self._ssh(remote_sh(line, sudo), input.encode() if input else None, timeout)
-        self.transcript.append(Step(started, self.role, line, proc.returncode))
-        result = CommandResult(
-            line,
-            proc.returncode,
-            proc.stdout.decode(errors="replace"),
-            proc.stderr.decode(errors="replace"),
-        )
-        if check and not result.ok:
-            reason = (result.stderr.strip() or result.stdout.strip() or "no output").splitlines()
-            raise LabError(f"client: `{line}` failed ({result.rc}): {reason[-1]}")
-        return result
+        return self._result(line, started, proc.returncode, proc.stdout, proc.stderr, check)
 
     def trigger(self, name: str, *args: object, check: bool = True) -> CommandResult:
         """Run vms/scripts/macos/<name>.sh as root, with `args` as its positional parameters."""
@@ -199,9 +148,6 @@ class MacGuest:
         if proc.returncode != 0:
             raise LabError(f"client: cannot read {path}: {proc.stderr.decode().strip()[-200:]}")
         return proc.stdout
-
-    def interface(self, name: str) -> MacInterface:
-        return MacInterface(self, name)
 
     def routes(self, family: int = 2) -> list[tuple[str, str | None]]:
         flag = "inet" if family == 2 else "inet6"

@@ -25,11 +25,10 @@ from pathlib import Path
 
 from netns.errors import LabError
 from netns.host import CommandResult, Step
-from netns.wait import until
+from vms.box_guest import BoxGuest, BoxInterface
 from vms.vagrant_machine import VagrantMachine
 
 SCRIPTS = Path(__file__).parent / "scripts" / "windows"
-BOOT_TIMEOUT = 1800.0
 CHUNK = 1536  # bytes per put() command: well inside a command line once encoded
 # PowerShell reads all four as a single quote: each is doubled inside a literal.
 SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
@@ -84,14 +83,10 @@ def winrm_session(config: dict[str, str]):
     )
 
 
-class WindowsInterface:
+class WindowsInterface(BoxInterface):
     """One adapter of the guest, as Get-NetAdapter and Get-NetIPAddress say."""
 
-    def __init__(self, guest: WindowsGuest, name: str) -> None:
-        self.guest = guest
-        self.name = name
-
-    def _adapter(self) -> dict | None:
+    def _read(self) -> dict | None:
         out = self.guest.run(
             "Get-NetAdapter -Name %s -ErrorAction SilentlyContinue | "
             "Select-Object MacAddress, MediaConnectionState, Status | ConvertTo-Json",
@@ -101,17 +96,13 @@ class WindowsInterface:
         return _json(out.stdout) if out.ok and out.stdout.strip() else None
 
     @property
-    def exists(self) -> bool:
-        return self._adapter() is not None
-
-    @property
     def mac(self) -> str | None:
-        adapter = self._adapter()
+        adapter = self._read()
         return adapter["MacAddress"].replace("-", ":").lower() if adapter else None
 
     @property
     def carrier(self) -> bool:
-        adapter = self._adapter() or {}
+        adapter = self._read() or {}
         return adapter.get("MediaConnectionState") in (1, "Connected")
 
     def addresses(self, family: int = 2) -> list[str]:
@@ -127,10 +118,14 @@ class WindowsInterface:
         return out.stdout.split() if out.ok else []
 
 
-class WindowsGuest:
+class WindowsGuest(BoxGuest):
     """A Windows machine of the user's box, through Vagrant and WinRM."""
 
-    role = "client"
+    os_title = "Windows"
+    answering = "WinRM to answer"
+    interface_type = WindowsInterface
+    connection_errors = (Exception,)  # a session to a booting guest fails many ways
+    boot_ends_connection = True  # a WinRM session
 
     def __init__(
         self,
@@ -138,27 +133,14 @@ class WindowsGuest:
         transcript: list[Step] | None = None,
         session_factory: Callable[[dict[str, str]], object] = winrm_session,
     ) -> None:
-        self.machine = machine
-        self.transcript = transcript if transcript is not None else []
+        super().__init__(machine, transcript)
         self.session_factory = session_factory
         self._session = None
 
     # ------------------------------------------------------------- power
 
-    def power_on(self, snapshot: str | None = None) -> None:
-        if snapshot is None:
-            self.machine.up()
-        else:
-            self.machine.snapshot_restore(snapshot)
+    def _disconnect(self) -> None:
         self._session = None
-        self.wait_ready()
-
-    def power_off(self) -> None:
-        self.machine.halt()
-        self._session = None
-
-    def wait_ready(self, timeout: float = BOOT_TIMEOUT) -> None:
-        until("WinRM to answer", lambda: self._answers(), timeout)
 
     def _answers(self) -> bool:
         with contextlib.suppress(Exception):  # a session to a booting guest fails many ways
@@ -172,31 +154,9 @@ class WindowsGuest:
             "(Get-CimInstance Win32_OperatingSystem).LastBootUpTime.ToFileTimeUtc()"
         ).stdout.strip()
 
-    def _new_boot(self, trigger: Callable[[], object]) -> None:
-        before = self.boot_time()
-        trigger()
-        self._session = None
-
-        def booted() -> bool:
-            with contextlib.suppress(Exception):
-                return self._answers() and self.boot_time() != before
-            return False
-
-        until("the Windows guest to boot again", booted, BOOT_TIMEOUT)
-
     def reboot(self) -> None:
         """Windows restarts itself (Restart-Computer)."""
         self._new_boot(lambda: self.trigger("reboot"))
-
-    def reset(self) -> None:
-        """A power cut, by the provider (Vagrant has no verb for it)."""
-        self._new_boot(self.machine.power_cut)
-
-    def save(self, name: str) -> None:
-        self.machine.snapshot_save(name)
-
-    def restore(self, name: str) -> None:
-        self.power_on(snapshot=name)
 
     # ------------------------------------------------------------- commands and files
 
@@ -208,18 +168,9 @@ class WindowsGuest:
         started = time.time()
         argv = powershell_argv(line)
         answer = self._session.run_cmd(argv[0], argv[1:])
-        rc = answer.status_code
-        self.transcript.append(Step(started, self.role, line, rc))
-        result = CommandResult(
-            line,
-            rc,
-            answer.std_out.decode(errors="replace"),
-            answer.std_err.decode(errors="replace"),
+        return self._result(
+            line, started, answer.status_code, answer.std_out, answer.std_err, check
         )
-        if check and not result.ok:
-            reason = (result.stderr.strip() or result.stdout.strip() or "no output").splitlines()
-            raise LabError(f"client: `{line}` failed ({rc}): {reason[-1]}")
-        return result
 
     def trigger(self, name: str, **params: object) -> CommandResult:
         """Run the trigger or probe vms/scripts/windows/<name>.ps1 with its parameters."""
@@ -241,9 +192,6 @@ class WindowsGuest:
         return base64.b64decode(out.stdout.strip())
 
     # ------------------------------------------------------------- facts
-
-    def interface(self, name: str) -> WindowsInterface:
-        return WindowsInterface(self, name)
 
     def routes(self, family: int = 2) -> list[tuple[str, str | None]]:
         out = self.run(
