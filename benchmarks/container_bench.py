@@ -49,7 +49,7 @@ def main() -> int:
     for name in CONTAINERS:
         loaded = subject.load(name)
         start = time.monotonic()
-        digest = subject.folder_digest(loaded.folder)
+        digest = subject.image_digest(loaded)
         container_subject.build(loaded.name, loaded.folder, loaded.container, digest)
         print(f"images of {name}, from the cache: {time.monotonic() - start:.2f} s")
 

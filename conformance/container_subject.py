@@ -6,6 +6,7 @@ Dockerfile beside it:
     [container]
     packages = ["wireguard-go", "wireguard-tools", "iptables"]   # Debian's, in the base image
     sysctls = { "net.ipv4.conf.all.src_valid_mark" = "1" }       # as docker run --sysctl
+    include = ["../wg-quick-killswitch"]                         # more of the build context
 
     # Dockerfile
     ARG BASE
@@ -15,7 +16,10 @@ Dockerfile beside it:
 
 The lab builds the base (Debian with `packages`, `netns.container_images`),
 the subject's image on it, and the application container's image (Debian
-with what the probes run), each cached; then runs the subject's hooks in its
+with what the probes run), each cached; an included folder is at the top of
+the subject's build context under its own name (`COPY wg-quick-killswitch/up.sh
+/subject/`), so a subject that is another's kill switch in a container copies
+that subject's scripts and keeps no copy of its own; then runs the subject's hooks in its
 container and the probes in the application container behind it
 (`netns.container_client`).
 """
@@ -44,13 +48,15 @@ class ContainerConfig:
 
     packages: tuple[str, ...] = ()
     sysctls: dict[str, str] = field(default_factory=dict)
+    # Folders the image's build copies from besides the subject's own (resolved).
+    include: tuple[Path, ...] = ()
 
 
 def parse(table: object, toml: Path) -> ContainerConfig:
     """The [container] table, or ValueError with one line saying what is wrong."""
     if not isinstance(table, dict):
         raise ValueError(f"{toml}: [container] must be a table")
-    unknown = set(table) - {"packages", "sysctls"}
+    unknown = set(table) - {"packages", "sysctls", "include"}
     if unknown:
         raise ValueError(f"{toml}: unknown key(s) in [container]: {', '.join(sorted(unknown))}")
     packages = table.get("packages", [])
@@ -64,18 +70,35 @@ def parse(table: object, toml: Path) -> ContainerConfig:
         raise ValueError(f"{toml}: [container] sysctls must map net.* keys to values")
     if not (toml.parent / "Dockerfile").is_file():
         raise ValueError(f"{toml}: a container subject needs a Dockerfile beside it")
-    return ContainerConfig(tuple(packages), {k: str(v) for k, v in sysctls.items()})
+    include = _include(table.get("include", []), toml)
+    return ContainerConfig(tuple(packages), {k: str(v) for k, v in sysctls.items()}, include)
+
+
+def _include(paths: object, toml: Path) -> tuple[Path, ...]:
+    """[container] include's folders, resolved from the subject's folder; each one's name
+    is its place in the build context, so it must be free there."""
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        raise ValueError(f"{toml}: [container] include must be a list of folders")
+    folders = tuple((toml.parent / p).resolve() for p in paths)
+    taken = {entry.name for entry in toml.parent.iterdir()}
+    for path, folder in zip(paths, folders, strict=True):
+        if not folder.is_dir():
+            raise ValueError(f"{toml}: [container] include: {path} is not a folder")
+        if folder.name in taken:
+            raise ValueError(f"{toml}: [container] include: {folder.name} is taken in the context")
+        taken.add(folder.name)
+    return folders
 
 
 def build(name: str, folder: Path, config: ContainerConfig, digest: str) -> ContainerSpec:
     """The subject's, and the application's, images, built or taken from the cache
-    (the subject's by `digest`, its folder's `subject.folder_digest`).
+    (the subject's by `digest`, that of what it is built from: `subject.image_digest`).
 
     Raises LabError (one line) when an image cannot be built.
     """
     base = container_images.base_image(config.packages)
     return ContainerSpec(
-        image=container_images.subject_image(folder, name, base, digest),
+        image=container_images.subject_image(folder, name, base, digest, config.include),
         app_image=container_images.base_image(APP_PACKAGES),
         sysctls=dict(config.sysctls),
         app_mounts={

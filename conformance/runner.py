@@ -31,7 +31,7 @@ from conformance.subject import (
     HookRun,
     Subject,
     SubjectError,
-    folder_digest,
+    image_digest,
     load,
 )
 from conformance.triggers import TRIGGERS
@@ -109,7 +109,7 @@ def run_case(
     try:
         container = None
         if subject.container is not None:
-            digest = folder_digest(subject.folder)
+            digest = image_digest(subject)
             container = container_subject.build(
                 subject.name, subject.folder, subject.container, digest
             )

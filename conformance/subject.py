@@ -140,6 +140,18 @@ def folder_digest(folder: Path) -> str:
     return digest.hexdigest()
 
 
+def image_digest(subject: Subject) -> str:
+    """SHA-256 over what a container subject's image is built from: its folder (its
+    `folder_digest`, alone when it includes nothing) and each folder its [container]
+    include names, by name and digest."""
+    digest = folder_digest(subject.folder)
+    include = subject.container.include if subject.container is not None else ()
+    if not include:
+        return digest
+    parts = [digest, *(f"{folder.name}\0{folder_digest(folder)}" for folder in include)]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
 def hook_python() -> Path:
     """The interpreter hooks get as PYTHON."""
     return Path(os.environ.get("LEAKCERT_PYTHON", sys.executable))

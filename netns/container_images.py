@@ -9,9 +9,10 @@ and then taken from the engine's cache:
     leakcert/base:<hash>
 
 A subject's image is its own Dockerfile built on that base (`ARG BASE` then
-`FROM $BASE`), with no network (its packages come with the base), tagged by a
-hash of its folder and its base; a new build of a subject replaces its older
-images, so the cache holds one image per subject.
+`FROM $BASE`), with no network (its packages come with the base), from its
+folder and the folders it includes, tagged by a hash of those and its base;
+a new build of a subject replaces its older images, so the cache holds one
+image per subject.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import re
 import shutil
 import subprocess
 import tempfile
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from functools import cache
 from pathlib import Path
 
@@ -111,8 +113,12 @@ def base_image(packages: tuple[str, ...]) -> str:
     return tag
 
 
-def subject_image(folder: Path, name: str, base: str, digest: str) -> str:
-    """The subject's Dockerfile built on `base`, cached by `digest` (its folder's); its tag.
+def subject_image(
+    folder: Path, name: str, base: str, digest: str, include: tuple[Path, ...] = ()
+) -> str:
+    """The subject's Dockerfile built on `base`, cached by `digest` (of its folder and
+    `include`); its tag. The build context is the folder, with each folder of `include`
+    at its top under its own name.
 
     A Dockerfile that fails to build is a LabError of one line.
     """
@@ -127,22 +133,25 @@ def subject_image(folder: Path, name: str, base: str, digest: str) -> str:
         if _has(engine, tag):
             return tag
         try:
-            engine.images.build(
-                path=str(folder),
-                tag=tag,
-                buildargs={"BASE": base},
-                network_mode="none",
-                pull=False,
-                rm=True,
-                forcerm=True,
-                timeout=BUILD_TIMEOUT,
-            )
+            with _context(folder, include) as context:
+                engine.images.build(
+                    path=str(context),
+                    tag=tag,
+                    buildargs={"BASE": base},
+                    network_mode="none",
+                    pull=False,
+                    rm=True,
+                    forcerm=True,
+                    timeout=BUILD_TIMEOUT,
+                )
         except docker.errors.BuildError as exc:
             reason = _one_line(exc.msg)
             raise LabError(f"the subject's Dockerfile failed to build: {reason}") from None
         except docker.errors.APIError as exc:
             reason = _one_line(exc.explanation or str(exc))
             raise LabError(f"the subject's image could not be built: {reason}") from None
+        except OSError as exc:  # a folder of the context that cannot be copied
+            raise LabError(f"the subject's build context could not be made: {exc}") from None
     # Older builds of this subject go by their tags: an image another tag still
     # names (its base, for a Dockerfile with no step of its own) stays.
     for image in engine.images.list(name=repository):
@@ -151,6 +160,21 @@ def subject_image(folder: Path, name: str, base: str, digest: str) -> str:
                 with suppress(docker.errors.APIError):  # in use by a running lab: next time
                     engine.images.remove(old)
     return tag
+
+
+@contextmanager
+def _context(folder: Path, include: tuple[Path, ...]) -> Iterator[Path]:
+    """The build context: the subject's folder, or a copy of it with the included folders."""
+    if not include:
+        yield folder
+        return
+    with tempfile.TemporaryDirectory(prefix="leakcert-context-", dir="/var/tmp") as tmp:
+        context = Path(tmp) / "context"
+        # Links stay links, as the engine's own upload of a folder keeps them.
+        shutil.copytree(folder, context, symlinks=True)
+        for extra in include:
+            shutil.copytree(extra, context / extra.name, symlinks=True)
+        yield context
 
 
 def _one_line(text: str | None) -> str:

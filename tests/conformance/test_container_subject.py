@@ -123,7 +123,7 @@ def _warm() -> dict[str, object]:
         "from conformance import container_subject, subject\n"
         f"for name in {[SUBJECT, OPENVPN[0]]!r}:\n"
         "    s = subject.load(name)\n"
-        "    digest = subject.folder_digest(s.folder)\n"
+        "    digest = subject.image_digest(s)\n"
         "    container_subject.build(s.name, s.folder, s.container, digest)\n"
     )
     done = subprocess.run(

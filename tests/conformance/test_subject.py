@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.subject import SubjectError, load
+from conformance.subject import SubjectError, folder_digest, image_digest, load
 
 
 def write(folder: Path, text: str) -> Path:
@@ -64,17 +64,38 @@ def test_a_container_subject_loads(tmp_path: Path) -> None:
     assert load(str(write(tmp_path / "plain", GOOD))).container is None
 
 
+def test_a_container_subject_includes_its_twins_folder_in_its_images_digest(
+    tmp_path: Path,
+) -> None:
+    twin = write(tmp_path / "twin", GOOD)
+    folder = write(tmp_path / "s", CONTAINER % 'include = ["../twin"]')
+    (folder / "Dockerfile").write_text("ARG BASE\nFROM $BASE\nCOPY twin/up.sh /subject/\n")
+    subject = load(str(folder))
+    assert subject.container.include == (twin.resolve(),)
+    before = image_digest(subject)
+    assert before != folder_digest(folder)
+    (twin / "up.sh").write_text("#!/bin/sh\n")
+    assert image_digest(subject) != before
+    plain = write(tmp_path / "plain", CONTAINER % "")
+    (plain / "Dockerfile").write_text("ARG BASE\nFROM $BASE\n")
+    assert image_digest(load(str(plain))) == folder_digest(plain)
+
+
 @pytest.mark.parametrize(
     ("table", "dockerfile", "message"),
     [
         ("", False, "needs a Dockerfile beside it"),
         ('sysctls = { "kernel.panic" = "1" }', True, "sysctls must map net.* keys"),
         ('image = "debian"', True, "unknown key(s) in [container]: image"),
+        ('include = "../twin"', True, "include must be a list of folders"),
+        ('include = ["../absent"]', True, "include: ../absent is not a folder"),
+        ('include = ["../twin", "../twin"]', True, "include: twin is taken in the context"),
     ],
 )
 def test_a_broken_container_subject_is_one_line(
     tmp_path: Path, table: str, dockerfile: bool, message: str
 ) -> None:
+    write(tmp_path / "twin", GOOD)
     folder = write(tmp_path / "s", CONTAINER % table)
     if dockerfile:
         (folder / "Dockerfile").write_text("FROM scratch\n")
