@@ -17,6 +17,7 @@ from pathlib import Path
 
 from netns.errors import LabError
 from netns.host import Host
+from netns.netns_socket import socket_in
 from netns.procs import Daemon
 from netns.wait import until
 
@@ -192,9 +193,7 @@ def read_frames(pcap: Path) -> list:
 
 
 def packet_socket(namespace: str, ifname: str) -> socket.socket:
-    """A raw packet socket bound to `ifname` inside `namespace` (no setns in this process)."""
-    from pyroute2.netns import create_socket
-
-    sock = create_socket(namespace, socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+    """A raw packet socket bound to `ifname` inside `namespace`."""
+    sock = socket_in(namespace, socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
     sock.bind((ifname, 0))
     return sock

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import socket
 import subprocess
 import time
 from collections.abc import Iterator, Mapping
@@ -11,10 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyroute2 import IPRoute
+from pyroute2.netlink import NETLINK_ROUTE
 
 from netns import facts
 from netns.errors import LabError
 from netns.facts import Interface
+from netns.netns_socket import socket_in
 from netns.procs import Cgroup, Daemon, reap_orphans
 
 
@@ -148,11 +151,11 @@ class Host:
     def iproute(self) -> Iterator[IPRoute]:
         """This namespace's netlink socket, for a with block.
 
-        Opened once and kept until `close()`: opening one in another namespace
-        costs pyroute2 a fork, and a lab's build opens dozens.
+        Opened once and kept until `close()`: a lab's build uses dozens.
         """
         if self._iproute is None:
-            self._iproute = IPRoute(netns=self.namespace)
+            sock = socket_in(self.namespace, socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE)
+            self._iproute = IPRoute(fileno=sock.detach())
         yield self._iproute
 
     def close(self) -> None:

@@ -22,9 +22,9 @@ from pyroute2.netlink.rtnl import (
     RTMGRP_LINK,
 )
 from pyroute2.netlink.rtnl.marshal import MarshalRtnl
-from pyroute2.netns import create_socket
 
 from netns.facts import IFF_LOWER_UP
+from netns.netns_socket import socket_in
 
 _NETLINK_ROUTE = 0
 _IFF_UP = 0x1
@@ -41,7 +41,7 @@ class NetlinkWakeup:
     """
 
     def __init__(self, namespace: str, groups: int = LAB_GROUPS) -> None:
-        self._sock = create_socket(namespace, socket.AF_NETLINK, socket.SOCK_RAW, _NETLINK_ROUTE)
+        self._sock = socket_in(namespace, socket.AF_NETLINK, socket.SOCK_RAW, _NETLINK_ROUTE)
         self._sock.bind((0, groups))
         self._sock.setblocking(False)
 
@@ -79,7 +79,7 @@ class LinkMonitor:
         self.interfaces = interfaces
         self.changes: list[LinkChange] = []
         self._state: dict[str, str] = {}
-        self._sock = create_socket(namespace, socket.AF_NETLINK, socket.SOCK_RAW, _NETLINK_ROUTE)
+        self._sock = socket_in(namespace, socket.AF_NETLINK, socket.SOCK_RAW, _NETLINK_ROUTE)
         self._sock.bind((0, RTMGRP_LINK))
         self._stop_read, self._stop_write = os.pipe()
         self._thread = threading.Thread(target=self._read, daemon=True)
