@@ -120,12 +120,12 @@ class CaseRun:
         A crash that kills nothing is not the crash the case is about: ERROR,
         whatever the subject's hook says.
         """
-        before = set(self.lab.subject_cgroup.pids())
+        before = self.lab.subject_pids()
         if self.subject.has("crash"):
             self.hook("crash")
         else:
-            self.lab.subject_cgroup.child("connect").kill()
-        if not before - set(self.lab.subject_cgroup.pids()):
+            self.lab.kill_hook("connect")
+        if not before - self.lab.subject_pids():
             raise LabError("the VPN client's crash killed no process of the subject")
 
     def crash_tunnel(self) -> None:

@@ -218,6 +218,14 @@ class LabFaults:
         """SIGKILL to every process the subject's hooks left running."""
         self.subject_cgroup.kill()
 
+    def kill_hook(self, hook: str) -> None:
+        """SIGKILL to every process the subject's `hook` runs left running."""
+        self.subject_cgroup.child(hook).kill()
+
+    def subject_pids(self) -> set[int]:
+        """The subject's live processes, whichever hook started them."""
+        return set(self.subject_cgroup.pids())
+
     def tunnel_processes(self) -> list[int]:
         """The client's own tunnel processes, by pid: wireguard-go for its interface, or openvpn.
 

@@ -61,9 +61,6 @@ class GuestCaseRun(CaseRun):
         at = reset["timestamp"]["seconds"] + reset["timestamp"]["microseconds"] / 1e6
         self.event("boot", text, at)
 
-    def crash_client(self) -> None:
-        raise LabError("crash cases are not run in the guest yet")
-
     def probe(self, names: tuple[str, ...] | list[str]) -> dict:
         """The guest's applications send the named probes at once; their outcomes."""
         env = {

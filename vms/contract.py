@@ -9,7 +9,9 @@ What differs from the netns client, because the guest is a whole OS:
 - `PYTHON` is the guest's python3, with leakcert's packages (the enforcer, the
   probes, the stream) copied to /opt/leakcert;
 - a hook's output is its log in the guest (/var/lib/leakcert/hooks/), read
-  back whole after it returns.
+  back whole after it returns;
+- every hook runs in a transient scope of `leakcert-subject.slice`, its
+  cgroup: what it leaves running is found and killed there (a crash).
 """
 
 from __future__ import annotations
@@ -25,6 +27,20 @@ from netns.errors import LabError
 from netns.tunnel import Tunnel
 from vms import guest_files as gf
 from vms.guest import QemuGuest
+
+# Every hook run is a transient scope in one slice, as the netns lab gives each
+# hook a cgroup: what a hook leaves running stays counted and killable there.
+SUBJECT_SLICE = "leakcert-subject.slice"
+SUBJECT_CGROUPS = (
+    "/sys/fs/cgroup/leakcert.slice/leakcert-subject.slice",
+    "/sys/fs/cgroup/system.slice/leakcert-subject-boot.service",  # the boot hook's unit
+)
+
+
+def hook_scope(hook: str, nth: int) -> str:
+    """The transient scope unit the `nth` run of `hook` runs in (its cgroup)."""
+    return f"leakcert-hook-{hook}-{nth}.scope"
+
 
 CHECKOUT = home.HOME  # leakcert's packages: a checkout, or site-packages
 # What of leakcert runs inside the guest: the enforcer, the probes and the stream
@@ -121,8 +137,11 @@ def run_hook(
     start = time.monotonic()
     try:
         result = guest.run(
-            'cd %s && exec /bin/sh -c "$LEAKCERT_HOOK" </dev/null >%s 2>&1',
+            "cd %s && exec systemd-run --scope --quiet --collect --slice=%s --unit=%s"
+            ' /bin/sh -c "$LEAKCERT_HOOK" </dev/null >%s 2>&1',
             gf.SUBJECT_DIR,
+            SUBJECT_SLICE,
+            hook_scope(hook, nth),
             log,
             check=False,
             timeout=timeout,

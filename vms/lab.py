@@ -30,7 +30,7 @@ from netns.lab import Lab
 from netns.stream import StreamSummary
 from netns.topology import LAN1, WIRE
 from netns.wait import Wake, until
-from vms import guest_files
+from vms import contract, guest_files
 from vms.guest import QemuGuest
 from vms.image import Image
 
@@ -39,6 +39,23 @@ from vms.image import Image
 # the guest's boot would change what it shows.
 GUEST_STREAM_RATE = 150.0
 WARM = "warm"  # the snapshot every case starts from: booted, idle, nothing of a subject
+
+
+# Run by the guest's python3: {pid: argv} of the processes in the cgroups its
+# arguments name (globs), read from /proc in one command, not a round trip each.
+_SUBJECT_PROCESSES = """\
+import glob, json, sys
+found = {}
+for pattern in sys.argv[1:]:
+    for procs in glob.glob(pattern):
+        for pid in open(procs).read().split():
+            try:
+                argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\\0")[:-1]
+            except OSError:
+                continue
+            found[pid] = [arg.decode(errors="replace") for arg in argv]
+print(json.dumps(found))
+"""
 
 
 class GuestDhcp:
@@ -112,6 +129,63 @@ class GuestLab(Lab):
         until(
             f"the guest's carrier to be {'up' if up else 'down'}",
             lambda: self.client_has_carrier() == up,
+        )
+
+    # ------------------------------------------------------------- the subject's processes
+
+    def subject_processes(self) -> dict[int, list[str]]:
+        """The subject's live processes in the guest (every hook's scope, its boot unit): argv."""
+        out = self.client.run(
+            "python3 -c %s %s %s",
+            _SUBJECT_PROCESSES,
+            f"{contract.SUBJECT_CGROUPS[0]}/*/cgroup.procs",
+            f"{contract.SUBJECT_CGROUPS[1]}/cgroup.procs",
+        ).stdout
+        return {int(pid): argv for pid, argv in json.loads(out).items()}
+
+    def subject_pids(self) -> set[int]:
+        return set(self.subject_processes())
+
+    def kill_hook(self, hook: str) -> None:
+        """SIGKILL to what every run of `hook` left running: its scopes' cgroups."""
+        self._kill_cgroups(f"{contract.SUBJECT_CGROUPS[0]}/leakcert-hook-{hook}-*.scope")
+
+    def kill_subject(self) -> None:
+        self._kill_cgroups(" ".join(contract.SUBJECT_CGROUPS))
+
+    def _kill_cgroups(self, paths: str) -> None:
+        """cgroup.kill each cgroup `paths` names (shell words, globs) and wait until it is empty."""
+        self.client.run(
+            f'for g in {paths}; do [ -d "$g" ] || continue; echo 1 >"$g/cgroup.kill";'
+            ' while grep -qx "populated 1" "$g/cgroup.events"; do sleep 0.02; done; done'
+        )
+
+    def tunnel_processes(self) -> list[int]:
+        """wireguard-go serving the tunnel's interface, among the subject's processes."""
+        return sorted(
+            pid
+            for pid, argv in self.subject_processes().items()
+            if argv
+            and os.path.basename(argv[0]) == "wireguard-go"
+            and self.tunnel.interface in argv[1:]
+        )
+
+    def kill_tunnel(self) -> list[int]:
+        pids = self.tunnel_processes()
+        if not pids:
+            raise LabError("no wireguard-go process of the guest's tunnel is running")
+        words = " ".join(map(str, pids))
+        self.client.run(
+            f"kill -KILL {words}; for p in {words}; do"
+            ' while kill -0 "$p" 2>/dev/null; do sleep 0.02; done; done'
+        )
+        return pids
+
+    def use_userspace_tunnel(self) -> None:
+        """Refuse the kernel's WireGuard module, so wg-quick falls back to wireguard-go."""
+        self.client.run(
+            "modprobe -r wireguard 2>/dev/null; echo 'install wireguard /bin/false'"
+            " >/etc/modprobe.d/leakcert-userspace-tunnel.conf && test ! -e /sys/module/wireguard"
         )
 
     def client_wake(self) -> AbstractContextManager[Wake | None]:

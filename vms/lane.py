@@ -28,7 +28,7 @@ from netns.capture import read_wire
 from netns.errors import LabError
 from vms import contract
 from vms.case_run import GuestCaseRun
-from vms.cases import GUEST_TRIGGERS
+from vms.cases import GUEST_TRIGGERS, USERSPACE_TUNNEL
 from vms.image import Image
 from vms.lab import GuestLab
 
@@ -119,6 +119,8 @@ def run_guest_case(
 def _act(run: GuestCaseRun) -> str | None:
     """Install, connect, the trigger with its probes, the settle window; why broken, if so."""
     phases, lab = run.phases, run.lab
+    if run.case.id in USERSPACE_TUNNEL:
+        lab.use_userspace_tunnel()
     contract.install(lab.client, run.subject, lab.tunnel)
     lab.install_stream()
     if run.subject.has("boot"):

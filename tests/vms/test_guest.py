@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from conformance.subject import load
 from netns.capture import read_wire
 from netns.errors import LabError
 from netns.procs import become_subreaper, reap_orphans
 from netns.topology import LAN1
 from tests.netns.support import leftovers
+from vms import contract
 from vms.guest import MAC
 from vms.lab import GuestLab
 
@@ -82,6 +84,29 @@ def test_the_labs_faults_reach_the_guest_as_they_reach_a_netns_client(
     address = guest_lab.set_ipv6(True)
     assert address is not None
     assert ipaddress.ip_address(address) in ipaddress.ip_network(LAN1.prefix6)
+
+
+def test_what_a_hook_leaves_running_is_found_and_killed_in_its_scope(guest_lab: GuestLab) -> None:
+    guest_lab.use_userspace_tunnel()
+    subject = load(str(REPO / "vms" / "subjects" / "reference"))
+    contract.install(guest_lab.client, subject, guest_lab.tunnel)
+    contract.run_hook(guest_lab.client, subject, guest_lab.tunnel, "connect", 120, 1)
+    # The module refused, wg-quick fell back to wireguard-go, in the connect hook's scope.
+    (tunnel,) = guest_lab.tunnel_processes()
+    assert guest_lab.subject_processes()[tunnel][1:] == [guest_lab.tunnel.interface]
+    assert (
+        guest_lab.client.run("cat /proc/%s/cgroup", tunnel)
+        .stdout.strip()
+        .endswith(f"/{contract.SUBJECT_SLICE}/{contract.hook_scope('connect', 1)}")
+    )
+    assert guest_lab.kill_tunnel() == [tunnel]
+    assert tunnel not in guest_lab.subject_pids()
+    # A second run of a hook gets a scope of its own; killing the hook's scopes empties them.
+    subject.hooks["connect"] = "sleep 600 &"
+    contract.run_hook(guest_lab.client, subject, guest_lab.tunnel, "connect", 60, 2)
+    assert [argv for argv in guest_lab.subject_processes().values()] == [["sleep", "600"]]
+    guest_lab.kill_hook("connect")
+    assert guest_lab.subject_pids() == set()
 
 
 def test_the_capture_on_the_tap_sees_the_guests_frames(guest_lab: GuestLab) -> None:
