@@ -100,12 +100,12 @@ class LabFaults:
     def adapter_reset(self) -> None:
         """The client's adapter goes down, loses its addresses, comes up and asks DHCP again."""
         self.dhcp.stop()
-        uplink = self.client.interface(UPLINK)
-        with NetlinkWakeup(self.client.namespace) as wake, self.client.iproute() as ipr:
-            index = ipr.link_lookup(ifname=UPLINK)[0]
-            ipr.link("set", index=index, state="down")
-            ipr.flush_addr(index=index)
-            ipr.link("set", index=index, state="up")
+        uplink = self.client.interface(self.uplink)
+        with self.client_wake() as wake:
+            self.client.run(
+                "ip link set %s down && ip addr flush dev %s && ip link set %s up",
+                *[self.uplink] * 3,
+            )
             until("the client's link to come back up", lambda: uplink.operstate == "UP", wake=wake)
         self.dhcp.start()
         if self.ipv6:
@@ -122,7 +122,7 @@ class LabFaults:
         if lan.name not in self._dnsmasq:
             self._dnsmasq[lan.name] = self._start_lan(lan).ready()
         self.carrier(True)
-        with NetlinkWakeup(self.client.namespace) as wake:
+        with self.client_wake() as wake:
             self.dhcp.start()
             until(
                 f"a lease on {lan.name}",

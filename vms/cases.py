@@ -49,20 +49,27 @@ AS_THEY_ARE = (
     "connected.baseline",
     "tunnel.interface-removed",
     "tunnel.server-unreachable",
+    "network.adapter-reset",
     "network.router-reboot",
+    "roam.other-network",
     "routes.rewritten",
     "dhcp121.tunnelvision",
     "ipv6.announced",
     "dns.app-resolver",
     "webrtc.connected",
 )
-# A crash needs a process to kill, and the guest's WireGuard is its kernel's: for
-# these the lane refuses the module and wg-quick falls back to wireguard-go, as
-# on a Linux without it (the netns lane's tunnel is wireguard-go too).
-USERSPACE_TUNNEL = ("crash.client", "crash.tunnel-process", "crash.everything")
+# A crash or a sleep acts on the subject's processes, and the guest's WireGuard is
+# its kernel's: for these the lane refuses the module and wg-quick falls back to
+# wireguard-go, as on a Linux without it (the netns lane's tunnel is wireguard-go).
+USERSPACE_TUNNEL = (
+    "crash.client",
+    "crash.tunnel-process",
+    "crash.everything",
+    "network.sleep-wake",
+)
 USERSPACE_LIMITATION = (
     " In the guest, the kernel's WireGuard module is refused for this case, so that the"
-    " tunnel runs in wireguard-go, a process that can crash."
+    " tunnel runs in wireguard-go, a process that can crash or sleep."
 )
 GUEST_CASES: tuple[Case, ...] = (
     *(

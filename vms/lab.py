@@ -65,20 +65,33 @@ class GuestDhcp:
         self.guest = guest
         self.uplink = uplink
 
-    def renew(self, timeout: float = 15.0) -> None:
-        """A fresh lease with the server's current options, as the netns lab's renew: the
-        running dhclient is stopped (SIGTERM: no release) and a new one asks (INIT-REBOOT)."""
-        pidfile = f"/run/dhclient.{self.uplink}.pid"
+    @property
+    def _pidfile(self) -> str:
+        return f"/run/dhclient.{self.uplink}.pid"
+
+    def stop(self) -> None:
+        """Stop the running dhclient without releasing its lease (SIGTERM), as the netns lab's."""
         self.guest.run(
             'pid=$(cat %s 2>/dev/null) && kill "$pid" && while kill -0 "$pid" 2>/dev/null;'
-            " do sleep 0.05; done; dhclient -4 -1 -v -pf %s -lf %s %s >%s 2>&1",
-            pidfile,
-            pidfile,
+            " do sleep 0.05; done; true",
+            self._pidfile,
+        )
+
+    def start(self, timeout: float = 30.0) -> None:
+        """A new dhclient asks (INIT-REBOOT with the lease it knows) and is bound, or fails."""
+        self.stop()
+        self.guest.run(
+            "dhclient -4 -1 -v -pf %s -lf %s %s >%s 2>&1",
+            self._pidfile,
             f"/var/lib/dhcp/dhclient.{self.uplink}.leases",
             self.uplink,
             "/run/leakcert-dhclient.log",
             timeout=timeout,
         )
+
+    def renew(self, timeout: float = 30.0) -> None:
+        """A fresh lease with the server's current options, as after a link comes back."""
+        self.start(timeout)
 
 
 class GuestLab(Lab):
@@ -145,6 +158,21 @@ class GuestLab(Lab):
 
     def subject_pids(self) -> set[int]:
         return set(self.subject_processes())
+
+    def freeze_subject(self) -> None:
+        """Every process of the subject stops (sleep): cgroup.freeze on each of its cgroups."""
+        self._freeze(True)
+
+    def thaw_subject(self) -> None:
+        self._freeze(False)
+
+    def _freeze(self, frozen: bool) -> None:
+        state = int(frozen)
+        self.client.run(
+            f'for g in {" ".join(contract.SUBJECT_CGROUPS)}; do [ -d "$g" ] || continue;'
+            f' echo {state} >"$g/cgroup.freeze";'
+            f' until grep -qx "frozen {state}" "$g/cgroup.events"; do sleep 0.02; done; done'
+        )
 
     def kill_hook(self, hook: str) -> None:
         """SIGKILL to what every run of `hook` left running: its scopes' cgroups."""
