@@ -32,8 +32,9 @@ catches it catches that flaw and nothing else:
   firewall for a moment while it "refreshes" its rules (a delayed, short
   window that only the stream catches);
 - nonatomic: on every reconnect (a network change or a lost tunnel) it
-  rebuilds its rules the way shell scripts do: flush, add the rules one
-  command at a time under an accepting policy, then set the policy to drop.
+  rebuilds its rules the way shell scripts do: flush, read its configuration
+  back (0.1 s), add the rules one command at a time under an accepting
+  policy, then set the policy to drop.
 
 Issue 13's foils (the attacks published since the seed), one flaw each too:
 
@@ -152,6 +153,9 @@ GIVE_UP = 3
 # The reopen foil: how long after a change it refreshes, and how long its rules are gone.
 REOPEN_DELAY = 0.3
 REOPEN_WINDOW = 0.1
+# The nonatomic foil: a script's time between its flush and its first rule (reading
+# its configuration back), so that its open window is as wide as a real script's.
+REBUILD_PAUSE = 0.1
 # Foils that route the tunnel the classic way: a host route to the endpoint via the
 # LAN's gateway (where another process's datagram to the endpoint goes too).
 CLASSIC_ROUTING = ("server-ip", "endpoint-any")
@@ -661,6 +665,7 @@ def nonatomic(flaw: str, ready_fd: str) -> None:
 def rebuild_rules(flaw: str) -> None:
     """Flush, then add back one command at a time, dropping only at the end (not atomic)."""
     lift()
+    time.sleep(REBUILD_PAUSE)
     rules = ruleset(flaw)
     for rule in rules:
         rule = rule.replace("policy drop", "policy accept")
