@@ -47,6 +47,13 @@ POWER_CUT = replace(
 # which a guest runs as a Host does: run as they are, with the guest's limitation.
 AS_THEY_ARE = (
     "connected.baseline",
+    "connected.nothing-else",
+    "tunnel.disconnect",
+    "ipv6.from-start",
+    "dns.tunnel-down",
+    "tunnelcrack.localnet",
+    "tunnelcrack.serverip",
+    "error.server-refuses",
     "tunnel.interface-removed",
     "tunnel.server-unreachable",
     "network.adapter-reset",
@@ -66,6 +73,7 @@ USERSPACE_TUNNEL = (
     "crash.tunnel-process",
     "crash.everything",
     "network.sleep-wake",
+    "webrtc.crash",
 )
 USERSPACE_LIMITATION = (
     " In the guest, the kernel's WireGuard module is refused for this case, so that the"

@@ -149,7 +149,11 @@ def run_hook(
         )
         code: int | None = result.rc
     except LabError:
-        code = None  # past its timeout
+        code = None  # past its timeout: stopped with what it started, as in the netns lab
+        guest.run(
+            'g=%s; [ ! -d "$g" ] || echo 1 >"$g/cgroup.kill"',
+            f"{SUBJECT_CGROUPS[0]}/{hook_scope(hook, nth)}",
+        )
     output = guest.get(log).decode(errors="replace")
     run = HookRun(hook, code, output, time.monotonic() - start)
     if run.exit != 0:
