@@ -33,6 +33,13 @@ NTP4 = "203.0.113.123"
 TIMEOUT = 1.5
 # Where the runner says the VPN's port and the LAN's gateway are this moment.
 VPN_PORT_ENV, LAN_GATEWAY_ENV = "LEAKCERT_VPN_PORT", "LEAKCERT_LAN_GATEWAY"
+# The client's physical interface, where it is not the netns client's `uplink`
+# (a guest's eth0, or its Wi-Fi station).
+UPLINK_ENV = "LEAKCERT_UPLINK"
+
+
+def _uplink() -> str:
+    return os.environ.get(UPLINK_ENV, UPLINK)
 
 
 @dataclass(frozen=True)
@@ -129,7 +136,7 @@ PROBES: dict[str, Callable[[], Outcome]] = {
 def _uplink_address() -> str:
     # The address the LAN's DHCP gave the physical interface, as an application finds it.
     out = subprocess.run(
-        ["ip", "-4", "-o", "addr", "show", "dev", UPLINK], capture_output=True, text=True
+        ["ip", "-4", "-o", "addr", "show", "dev", _uplink()], capture_output=True, text=True
     ).stdout.split()
     return out[out.index("inet") + 1].split("/")[0] if "inet" in out else "0.0.0.0"
 
@@ -152,7 +159,7 @@ def _name_query(name: str, qtype: int = 1) -> bytes:
 
 def _multicast(queries: list[tuple[str, int, bytes]]) -> Outcome:
     # As a responder does (avahi, systemd-resolved): out of each link, the uplink here.
-    index = socket.if_nametoindex(UPLINK)
+    index = socket.if_nametoindex(_uplink())
     sent = []
     for group, port, query in queries:
         v6 = ":" in group
@@ -173,7 +180,7 @@ def _multicast(queries: list[tuple[str, int, bytes]]) -> Outcome:
 def _netbios() -> Outcome:
     # A NetBIOS name query (RFC 1002 4.2.12), broadcast on the uplink's subnet as nmblookup does.
     out = subprocess.run(
-        ["ip", "-4", "-o", "addr", "show", "dev", UPLINK], capture_output=True, text=True
+        ["ip", "-4", "-o", "addr", "show", "dev", _uplink()], capture_output=True, text=True
     ).stdout.split()
     broadcast = out[out.index("brd") + 1] if "brd" in out else "255.255.255.255"
     name = "LEAKCERT".ljust(15) + "\0"
@@ -215,9 +222,9 @@ PROBES |= {
 # VPN server's own address, port and protocol (Cure53 MUL-02-002).
 PROBES |= {
     "http-bound": lambda: _program(
-        ["curl", "-sS", "-m", T, "--interface", UPLINK, f"http://{WEB4}/"]
+        ["curl", "-sS", "-m", T, "--interface", _uplink(), f"http://{WEB4}/"]
     ),
-    "icmp-bound": lambda: _program(["ping", "-n", "-c1", f"-W{T}", "-I", UPLINK, WEB4]),
+    "icmp-bound": lambda: _program(["ping", "-n", "-c1", f"-W{T}", "-I", _uplink(), WEB4]),
     "http-from-uplink": lambda: _program(
         ["curl", "-sS", "-m", T, "--interface", _uplink_address(), f"http://{WEB4}/"]
     ),

@@ -3,7 +3,9 @@ to a whole operating system.
 
 A reboot is the guest's own; a power cut is a machine reset; `boot` is the
 OS's boot (its units, the subject's among them), not a hook the lab runs; the
-hooks and the probes run in the guest through its agent.
+hooks and the probes run in the guest through its agent. On a Wi-Fi uplink,
+Wi-Fi is lost when the access point drops the station, and the association
+events are hostapd's, at its times (`vms.wifi`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class GuestCaseRun(CaseRun):
                     name,
                     timeout or self.hook_timeout,
                     nth,
+                    self.lab.uplink,
                 )
             )
         except HookFailed as failed:
@@ -56,7 +59,10 @@ class GuestCaseRun(CaseRun):
 
     def boot(self) -> None:
         """The OS boots by itself: nothing to do but record that its boot is done."""
-        self.event("link", "the guest's boot is done: eth0 up by ifupdown, DHCP lease")
+        how = "associated by wpa_supplicant, " if self.lab.wifi else ""
+        self.event(
+            "link", f"the guest's boot is done: {self.lab.uplink} up by ifupdown, {how}DHCP lease"
+        )
 
     def reboot_client(self) -> None:
         self._reset(self.lab.client.reboot, "the guest reboots itself (systemctl reboot)")
@@ -71,10 +77,22 @@ class GuestCaseRun(CaseRun):
         at = reset["timestamp"]["seconds"] + reset["timestamp"]["microseconds"] / 1e6
         self.event("boot", text, at)
 
+    def drop_wifi(self) -> None:
+        self.lab.drop_wifi()
+
+    def record_association(self) -> None:
+        """The access point's association events since the case began, on the timeline."""
+        if not self.lab.wifi:
+            return
+        for at, text in self.lab.association_events(self.t0):
+            self.event("link", text, at)
+        self.events.sort(key=lambda e: e["t"])
+
     def probe(self, names: tuple[str, ...] | list[str]) -> dict:
         """The guest's applications send the named probes at once; their outcomes."""
         env = {
             "PYTHONPATH": contract.environment(self.lab.tunnel)["PYTHONPATH"],
+            probes.UPLINK_ENV: self.lab.uplink,
             probes.VPN_PORT_ENV: str(self.lab.tunnel.endpoint_port),
             probes.LAN_GATEWAY_ENV: self.lab.lan.gateway4,
         }

@@ -4,6 +4,10 @@
 guest an orderly `systemctl reboot`: a real boot of a real OS). The power cut
 is the same promise after a hard reset, which no namespace can show: the
 OS's shutdown never runs, so nothing a kill switch does on the way down helps.
+`network.wifi-reconnect` is the suite's case on a guest whose uplink is a
+real Wi-Fi station (`WIFI_CASES`, `vms.guest_files`): its trigger is the
+guest's own, the access point dropping the station, which associates again.
+Every other case runs on the guest's wired eth0.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from conformance.triggers import TRIGGERS
 
 if TYPE_CHECKING:
     from conformance.case_run import CaseRun
+    from vms.case_run import GuestCaseRun
 
 _BOOT = next(case for case in CASES if case.id == "boot.before-connect")
+_WIFI = next(case for case in CASES if case.id == "network.wifi-reconnect")
 
 GUEST_LIMITATIONS = (
     " In the guest: the stream runs as a service of the guest's from its boot on,"
@@ -41,6 +47,19 @@ POWER_CUT = replace(
     trigger="power_cut",
     limitations="The machine resets under the running OS (QEMU's system_reset): what was not "
     "yet written to disk is lost; the capture runs from before power-on." + GUEST_LIMITATIONS,
+)
+WIFI_RECONNECT = replace(
+    _WIFI,
+    description="The Wi-Fi drops and comes back: the access point drops the computer (a "
+    "deauthentication), whose Wi-Fi client associates again by itself; the client asks DHCP "
+    "again. The network is reconfigured without notice while the tunnel is up.",
+    limitations="Real 802.11 between two mac80211_hwsim radios in the guest: the access point"
+    " (hostapd, WPA2, bridged to the lab's LAN) is in a network namespace of the guest's own,"
+    " the station is the guest's only uplink (wpa_supplicant, dhclient by ifupdown). What it"
+    " cannot reproduce: the radio itself (a perfect medium: no fading signal, no loss, no"
+    " interference, so the drop is a deauthentication, not beacons fading away), a vendor's"
+    " driver and firmware, a desktop's network manager (the lease is asked again by the lane,"
+    " as the suite does), roaming between access points." + GUEST_LIMITATIONS,
 )
 # Suite cases whose triggers act on the lab's side (the VPN server, the router's
 # DHCP and announcements, the NIC's carrier) or through commands in the client,
@@ -92,7 +111,10 @@ GUEST_CASES: tuple[Case, ...] = (
     ),
     REBOOT,
     POWER_CUT,
+    WIFI_RECONNECT,
 )
+# The cases whose guest has a Wi-Fi station as its only uplink.
+WIFI_CASES = frozenset({WIFI_RECONNECT.id})
 
 
 def power_cut(run: CaseRun) -> Iterator[None]:
@@ -104,4 +126,12 @@ def power_cut(run: CaseRun) -> Iterator[None]:
     yield
 
 
-GUEST_TRIGGERS = {**TRIGGERS, "power_cut": power_cut}
+def wifi_reconnect(run: GuestCaseRun) -> Iterator[None]:
+    run.trigger("Wi-Fi lost: the access point drops the station")
+    run.drop_wifi()
+    yield
+    run.renew_lease()
+    yield
+
+
+GUEST_TRIGGERS = {**TRIGGERS, "power_cut": power_cut, "wifi_reconnect": wifi_reconnect}

@@ -76,8 +76,8 @@ def _no_cache(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
     return None if "__pycache__" in info.name else info
 
 
-def environment(tunnel: Tunnel) -> dict[str, str]:
-    """The KS_* variables, as the guest's hooks see them."""
+def environment(tunnel: Tunnel, uplink: str = gf.UPLINK) -> dict[str, str]:
+    """The KS_* variables, as the guest's hooks see them (`uplink`: eth0, or the Wi-Fi station)."""
     return {
         "PYTHON": "/usr/bin/python3",
         "PYTHONPATH": gf.CODE,
@@ -89,7 +89,7 @@ def environment(tunnel: Tunnel) -> dict[str, str]:
         "KS_VPN_DNS": tunnel.vpn_dns,
         "KS_TUNNEL_ADDR4": tunnel.address4,
         "KS_TUNNEL_ADDR6": tunnel.address6,
-        "KS_UPLINK_IF": gf.UPLINK,
+        "KS_UPLINK_IF": uplink,
         "KS_STATE_DIR": gf.STATE_DIR,
         "KS_RUN_DIR": gf.RUN_DIR,
         # The guest lane's LANs are the lab's own: no case asks to reach them.
@@ -97,10 +97,13 @@ def environment(tunnel: Tunnel) -> dict[str, str]:
     }
 
 
-def install(guest: QemuGuest, subject: Subject, tunnel: Tunnel) -> None:
+def install(guest: QemuGuest, subject: Subject, tunnel: Tunnel, uplink: str = gf.UPLINK) -> None:
     """Copy leakcert's guest code, the subject's folder and the tunnel's config into the
     guest, and tell the boot unit the subject's boot hook (if any): one file, one command."""
-    variables = {**environment(tunnel), "LEAKCERT_BOOT_HOOK": subject.hooks.get("boot", "")}
+    variables = {
+        **environment(tunnel, uplink),
+        "LEAKCERT_BOOT_HOOK": subject.hooks.get("boot", ""),
+    }
     # systemd's EnvironmentFile: one KEY="value" a line, with C-style escapes.
     hooks_env = "".join(f'{k}="{_escape(v)}"\n' for k, v in variables.items())
     members: list[tuple[str, Path | bytes]] = [
@@ -129,7 +132,13 @@ def _escape(value: str) -> str:
 
 
 def run_hook(
-    guest: QemuGuest, subject: Subject, tunnel: Tunnel, hook: str, timeout: float, nth: int
+    guest: QemuGuest,
+    subject: Subject,
+    tunnel: Tunnel,
+    hook: str,
+    timeout: float,
+    nth: int,
+    uplink: str = gf.UPLINK,
 ) -> HookRun:
     """Run one hook in the guest, from the subject's folder, as its `nth` run (its log's
     number); HookFailed when it fails."""
@@ -145,7 +154,7 @@ def run_hook(
             log,
             check=False,
             timeout=timeout,
-            env={**environment(tunnel), "LEAKCERT_HOOK": subject.hooks[hook]},
+            env={**environment(tunnel, uplink), "LEAKCERT_HOOK": subject.hooks[hook]},
         )
         code: int | None = result.rc
     except LabError:

@@ -96,9 +96,16 @@ class QemuGuest:
     role = "client"
 
     def __init__(
-        self, image: Image, folder: Path, router: Host, cgroup: Cgroup, transcript: list[Step]
+        self,
+        image: Image,
+        folder: Path,
+        router: Host,
+        cgroup: Cgroup,
+        transcript: list[Step],
+        kernel_args: str = KERNEL_ARGS,
     ) -> None:
         self.image = image
+        self.kernel_args = kernel_args  # kept across reboots: QEMU boots the same line
         self.folder = folder
         self.router = router
         self.cgroup = cgroup
@@ -129,7 +136,7 @@ class QemuGuest:
             "-display", "none",
             "-kernel", str(image.kernel),
             "-initrd", str(image.initrd),
-            "-append", KERNEL_ARGS,
+            "-append", self.kernel_args,
             "-drive", f"file={self.disk},if=none,id=disk0,format=qcow2",
             "-device", "virtio-blk-pci,drive=disk0,romfile=",
             "-netdev", f"tap,id=net0,ifname={WIRE},script=no,downscript=no",

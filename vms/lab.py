@@ -7,12 +7,20 @@ whole operating system on the router's `wire`.
         lab.power_on()                      # a warm snapshot when there is one
         ...
 
+    GuestLab(image, workdir, wifi=True)     # the guest's uplink is a Wi-Fi station
+
 The guest's NIC is a tap the lab creates in the router's namespace and
 enslaves to lan1 before QEMU opens it, so the capture runs from before
 power-on and through every reboot. QEMU runs in the lab's cgroup
 (`<lab>/vm`) and the tap in the lab's namespace: the lab's registry record
 already names both, so teardown, and the sweep of a lab whose owner died
 (SIGKILL), remove the VM and its tap with the rest.
+
+With `wifi=True` the guest boots with `leakcert.uplink=wifi` on its kernel
+line: its uplink is the Wi-Fi station `wlan0`, associated to an access point
+of its own bridged to the tap (`vms.guest_files`), and the lab's facts (the
+client's MAC, its settings, the sentinel) are the station's. Each uplink has
+its own warm snapshot.
 """
 
 from __future__ import annotations
@@ -30,15 +38,18 @@ from netns.lab import Lab
 from netns.stream import StreamSummary
 from netns.topology import LAN1, WIRE
 from netns.wait import Wake, until
-from vms import contract, guest_files
+from vms import contract, guest_files, wifi
 from vms.guest import QemuGuest
-from vms.image import Image
+from vms.image import KERNEL_ARGS, Image
 
 # The guest's stream is slower than the netns client's: python under TCG on
 # shared cores cannot pace 1,200 packets a second, and a stream that starves
 # the guest's boot would change what it shows.
 GUEST_STREAM_RATE = 150.0
 WARM = "warm"  # the snapshot every case starts from: booted, idle, nothing of a subject
+# How long a station may take to associate again: a scan and a WPA2 handshake
+# under TCG on a loaded machine.
+REASSOCIATION_TIMEOUT = 60.0
 
 
 # Run by the guest's python3: {pid: argv} of the processes in the cgroups its
@@ -99,7 +110,11 @@ class GuestLab(Lab):
 
     uplink = guest_files.UPLINK
 
-    def __init__(self, image: Image, workdir: Path | None = None, **options: object) -> None:
+    def __init__(
+        self, image: Image, workdir: Path | None = None, wifi: bool = False, **options: object
+    ) -> None:
+        self.wifi = wifi
+        self.uplink = guest_files.STATION if wifi else guest_files.UPLINK
         super().__init__(workdir, boot_client=False, **options)
         self.image = image
         self.vm: QemuGuest | None = None  # (`guest` is the netns lab's container behind a client)
@@ -132,6 +147,7 @@ class GuestLab(Lab):
             self.router,
             self._cgroup.child("vm"),
             self.transcript,
+            f"{KERNEL_ARGS} {guest_files.WIFI_ARG}" if self.wifi else KERNEL_ARGS,
         )
         self.dhcp = GuestDhcp(self.vm, self.uplink)
 
@@ -233,7 +249,7 @@ class GuestLab(Lab):
         Returns how: "restored" or "booted".
         """
         guest = self.client
-        snapshot = self.image.folder / f"{WARM}.qcow2"
+        snapshot = self.image.folder / (f"{WARM}-wifi.qcow2" if self.wifi else f"{WARM}.qcow2")
         if warm and snapshot.exists():
             disk = guest.folder / "disk.qcow2"
             shutil.copyfile(snapshot, disk)
@@ -247,7 +263,7 @@ class GuestLab(Lab):
     def _save_warm(self, snapshot: Path) -> None:
         """Keep this fresh boot, memory and disk, as the image's warm snapshot."""
         guest = self.client
-        with open(self.image.folder / ".warm.lock", "w") as lock:
+        with open(self.image.folder / f".{snapshot.stem}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if snapshot.exists():
                 return
@@ -276,20 +292,46 @@ class GuestLab(Lab):
         return deleted
 
     def send_sentinel(self, payload: bytes) -> None:
-        """The sentinel leaves the guest's own NIC, last, as every frame before it did."""
+        """The sentinel leaves the guest's uplink, last, as every frame before it did
+        (on Wi-Fi: through the air and the access point's bridge)."""
         frame = SENTINEL_ETHERTYPE.to_bytes(2, "big").hex() + payload.hex()
         script = (
             "import socket,sys\n"
             "s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\n"
-            f"s.bind(('{guest_files.UPLINK}',0))\n"
+            f"s.bind(('{self.uplink}',0))\n"
             "mac=open('/sys/class/net/%s/address'%sys.argv[1]).read().strip().replace(':','')\n"
             "s.send((bytes.fromhex('ff'*6+mac)+bytes.fromhex(sys.argv[2])).ljust(60,b'\\0'))\n"
         )
-        result = self.client.run(
-            "python3 -c %s %s %s", script, guest_files.UPLINK, frame, check=False
-        )
+        result = self.client.run("python3 -c %s %s %s", script, self.uplink, frame, check=False)
         if not result.ok:
             raise IncompleteCapture(f"cannot send the sentinel frame: {result.stderr.strip()}")
+
+    # ------------------------------------------------------------- the network, from the guest
+
+    def drop_wifi(self) -> None:
+        """The access point drops the station (a deauthentication); back when the station
+        has associated again by itself (wpa_supplicant) and the access point lets it send."""
+        if not self.wifi:
+            raise LabError("the guest's uplink is not Wi-Fi")
+        # One command in the guest: the connections counted before the drop, waited for after.
+        self.client.run(
+            "n=$(grep -c %s %s); hostapd_cli -p %s -i %s deauthenticate %s | grep -qx OK"
+            ' && until [ "$(grep -c %s %s)" -gt "$n" ]; do sleep 0.05; done',
+            wifi.CONNECTED,
+            guest_files.HOSTAPD_LOG,
+            guest_files.HOSTAPD_CTRL,
+            guest_files.ACCESS_POINT,
+            self.client_mac(),
+            wifi.CONNECTED,
+            guest_files.HOSTAPD_LOG,
+            timeout=REASSOCIATION_TIMEOUT,
+        )
+
+    def association_events(self, since: float) -> list[tuple[float, str]]:
+        """The station's association events since `since` (epoch seconds), as the access
+        point logged them, at its times."""
+        log = self.client.get(guest_files.HOSTAPD_LOG).decode(errors="replace")
+        return wifi.association_events(log, since, self.client_mac())
 
     # ------------------------------------------------------------- the stream, a guest service
 

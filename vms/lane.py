@@ -1,10 +1,12 @@
 """Running one case against one subject in a guest, from power-on to a verdict.
 
-    capture starts on the tap -> power-on (warm snapshot) -> the subject is
-    installed -> connect hook -> the stream, a service of the guest's, starts
-    -> is the tunnel usable? -> trigger (a real reboot, a power cut), with
-    probes -> settle window -> stream stops -> capture proven complete
-    -> conformance.judge.judge -> the suite's result, with the platform named
+    capture starts on the tap -> power-on (warm snapshot; wired or Wi-Fi)
+    -> the subject is installed -> connect hook -> the stream, a service of
+    the guest's, starts -> is the tunnel usable? -> trigger (a real reboot, a
+    power cut, Wi-Fi lost), with probes -> settle window -> the access point's
+    association events onto the timeline -> stream stops -> capture proven
+    complete -> conformance.judge.judge -> the suite's result, with the
+    platform named
 
 The same judge, oracle, resolvers' logs and capture proof as the netns lane
 (`conformance.runner`); what differs is only who the client is. Every failure
@@ -28,7 +30,7 @@ from netns.capture import read_wire
 from netns.errors import LabError
 from vms import contract
 from vms.case_run import GuestCaseRun
-from vms.cases import GUEST_TRIGGERS, USERSPACE_TUNNEL
+from vms.cases import GUEST_TRIGGERS, USERSPACE_TUNNEL, WIFI_CASES
 from vms.image import Image
 from vms.lab import GuestLab
 
@@ -59,7 +61,11 @@ def run_guest_case(
     how = ""
     try:
         with GuestLab(
-            image, workdir / "lab", ipv6=case.lan_ipv6, tunnel_ipv6=case.tunnel_ipv6
+            image,
+            workdir / "lab",
+            wifi=case.id in WIFI_CASES,
+            ipv6=case.lan_ipv6,
+            tunnel_ipv6=case.tunnel_ipv6,
         ) as lab:
             run = GuestCaseRun(lab, subject, case, hook_timeout, phases)
             lab.start_capture(pcap)
@@ -123,7 +129,7 @@ def _act(run: GuestCaseRun) -> str | None:
     phases, lab = run.phases, run.lab
     if run.case.id in USERSPACE_TUNNEL:
         lab.use_userspace_tunnel()
-    contract.install(lab.client, run.subject, lab.tunnel)
+    contract.install(lab.client, run.subject, lab.tunnel, lab.uplink)
     lab.install_stream()
     if run.subject.has("boot"):
         # The first boot was before the subject was installed: its boot unit runs now.
@@ -148,6 +154,7 @@ def _act(run: GuestCaseRun) -> str | None:
     phases.end("trigger")
     run.settle()
     phases.end("settle")
+    run.record_association()
     return None
 
 

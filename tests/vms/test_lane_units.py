@@ -1,4 +1,5 @@
-"""The guest lane's pieces that need no VM: cases, gate, boot window, the image's hash."""
+"""The guest lane's pieces that need no VM: cases, gate, boot window, the image's hash,
+the guest's uplink and its Wi-Fi events."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from conformance.cases import BY_ID
 from conformance.subject import hook_environment
 from netns.tunnel import Tunnel
-from vms import gate, guest_files, image
+from vms import gate, guest_files, image, wifi
 from vms.cases import (
     AS_THEY_ARE,
     GUEST_CASES,
@@ -21,19 +22,24 @@ from vms.cases import (
     GUEST_TRIGGERS,
     USERSPACE_LIMITATION,
     USERSPACE_TUNNEL,
+    WIFI_CASES,
 )
 from vms.contract import CHECKOUT, GUEST_CODE, _escape, environment
+from vms.guest import QemuGuest
 from vms.lane import boot_window
 
 
 def test_the_guest_cases_are_suite_cases_and_a_power_cut() -> None:
     ids = [c.id for c in GUEST_CASES]
     assert set(AS_THEY_ARE + USERSPACE_TUNNEL) <= set(BY_ID)
-    assert sorted(ids[:-2]) == sorted(AS_THEY_ARE + USERSPACE_TUNNEL)
-    assert ids[-2:] == ["boot.before-connect", "boot.power-cut"]
+    assert sorted(ids[:-3]) == sorted(AS_THEY_ARE + USERSPACE_TUNNEL)
+    assert ids[-3:] == ["boot.before-connect", "boot.power-cut", "network.wifi-reconnect"]
     assert [c.id for c in GUEST_CASES if c.limitations.endswith(USERSPACE_LIMITATION)] == [
         c for c in ids if c in USERSPACE_TUNNEL
     ]
+    assert frozenset({"network.wifi-reconnect"}) == WIFI_CASES
+    # The guest's own trigger: the access point drops the station (not the suite's carrier).
+    assert GUEST_TRIGGERS["wifi_reconnect"].__module__ == "vms.cases"
     for case in GUEST_CASES:
         if case.id in BY_ID:  # the suite's case, with the guest's limitations
             suite = BY_ID[case.id]
@@ -120,6 +126,68 @@ def test_a_guests_hooks_get_every_variable_the_netns_hooks_get(tmp_path: Path) -
     assert guest["KS_TUNNEL_CONFIG"] == "/var/lib/leakcert/tunnel/wgc0.conf"
     assert guest["KS_ENDPOINT_PROTO"] == "udp"
     assert guest["KS_UPLINK_IF"] == guest_files.UPLINK
+    assert environment(tunnel, guest_files.STATION)["KS_UPLINK_IF"] == "wlan0"
+
+
+HOSTAPD_LOG = """\
+1764170000.000001: ap0: interface state UNINITIALIZED->ENABLED
+1764170000.500000: 1764170000.500010: ap0: STA 02:00:00:00:01:00 IEEE 802.11: associated (aid 1)
+1764170000.600000: ap0: AP-STA-CONNECTED 02:00:00:00:01:00
+1764170100.100000: ap0: AP-STA-DISCONNECTED 02:00:00:00:01:00
+1764170100.100100: 1764170100.100110: ap0: STA 02:00:00:00:01:00 IEEE 802.11: deauthenticated
+1764170101.200000: ap0: STA 02:00:00:00:09:00 IEEE 802.11: associated (aid 2)
+1764170101.300000: 1764170101.300010: ap0: STA 02:00:00:00:01:00 IEEE 802.11: associated (aid 1)
+garbage: not a line of hostapd's
+1764170101.400000: ap0: AP-STA-CONNECTED 02:00:00:00:01:00
+"""
+
+
+def test_the_access_points_log_gives_the_stations_association_events_at_their_times() -> None:
+    events = wifi.association_events(HOSTAPD_LOG, 1764170050.0, "02:00:00:00:01:00")
+    assert [t for t, _ in events] == [1764170100.1, 1764170100.1001, 1764170101.3, 1764170101.4]
+    texts = [text for _, text in events]
+    assert "is disconnected from" in texts[0] and "AP-STA-DISCONNECTED" in texts[0]
+    assert "is deauthenticated by" in texts[1]
+    assert "associates with" in texts[2] and "(aid 1)" in texts[2]
+    assert "may send (WPA2 keys set) through" in texts[3]
+    # Before the case began, and another station's: not this case's timeline.
+    assert len(wifi.association_events(HOSTAPD_LOG, 0.0, "02:00:00:00:01:00")) == 6
+    assert wifi.association_events(HOSTAPD_LOG, 0.0, "02:00:00:00:02:00") == []
+
+
+def test_the_guest_boots_wifi_only_when_its_kernel_line_says_so(tmp_path: Path) -> None:
+    built = image.Image(tmp_path)
+    wired = QemuGuest(built, tmp_path / "a", None, None, [])
+    wifi_guest = QemuGuest(
+        built, tmp_path / "b", None, None, [], f"{image.KERNEL_ARGS} {guest_files.WIFI_ARG}"
+    )
+    assert wired.argv()[wired.argv().index("-append") + 1] == image.KERNEL_ARGS
+    line = wifi_guest.argv()[wifi_guest.argv().index("-append") + 1]
+    assert guest_files.WIFI_ARG in line.split()
+
+
+@pytest.mark.skipif(shutil.which("sh") is None, reason="no /bin/sh")
+def test_the_uplink_script_writes_eth0_without_the_wifi_argument(tmp_path: Path) -> None:
+    # The wired path of the script, run here against a fake /proc/cmdline and /run:
+    # the stanza ifupdown sources is eth0's, and nothing of the Wi-Fi's runs.
+    script = guest_files.UPLINK_SCRIPT.replace("/proc/cmdline", str(tmp_path / "cmdline"))
+    script = script.replace("/run/network", str(tmp_path / "network"))
+    (tmp_path / "cmdline").write_text(image.KERNEL_ARGS + "\n")
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    stanza = (tmp_path / "network" / "leakcert-uplink").read_text()
+    assert stanza == "auto eth0\niface eth0 inet dhcp\n"
+    interfaces = guest_files.FILES["etc/network/interfaces"]
+    assert f"source {guest_files.UPLINK_STANZA}" in interfaces
+    (tmp_path / "cmdline").write_text(f"{image.KERNEL_ARGS} {guest_files.WIFI_ARG}\n")
+    # With the argument it goes on to the radios (which this machine has not).
+    done = subprocess.run(
+        ["sh", "-c", script.replace("modprobe", "echo radios; exit 9; modprobe")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (9, "radios\n")
 
 
 def test_the_code_copied_into_the_guest_runs_with_nothing_else(tmp_path: Path) -> None:
