@@ -46,8 +46,10 @@ def test_the_station_is_the_only_uplink_and_its_lease_crosses_the_air(
     assert f"Connected to {_bssid(wifi_lab)}" in link
     assert f"SSID: {guest_files.SSID}" in link
     assert not guest.interface("eth0").exists  # the wired NIC is the access point's
-    links = json.loads(guest.run("ip -j link show").stdout)
-    assert {n["ifname"] for n in links} == {"lo", guest_files.STATION}
+    links = {n["ifname"]: n for n in json.loads(guest.run("ip -j link show").stdout)}
+    # hwsim0 is mac80211_hwsim's monitor of the medium: down, never an uplink.
+    assert set(links) == {"lo", guest_files.STATION, "hwsim0"}
+    assert "UP" not in links["hwsim0"]["flags"]
     bridged = json.loads(guest.run("ip -n %s -j link show master br0", "ap").stdout)
     assert {n["ifname"] for n in bridged} == {"eth0", "ap0"}
     (address,) = station.addresses()
