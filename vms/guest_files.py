@@ -14,7 +14,6 @@ uplink), and three units of the lane's that the operating system itself runs at 
   access point is the network's, not the computer's, so it comes up whatever
   the subject's boot hook does, and the station only with ifupdown, after
   `network-pre.target` as every link of the computer.
-
 - `leakcert-subject-boot.service`: a subject's `boot` hook, run by systemd at
   every boot before `network-pre.target`, with every link down (the contract's
   "boot" made real). The lane writes the hook and its variables into

@@ -33,7 +33,11 @@ def wifi_lab(image: Image, tmp_path: Path) -> Iterator[GuestLab]:
 
 
 def _bssid(lab: GuestLab) -> str:
-    out = lab.client.run("ip netns exec %s cat /sys/class/net/%s/address", "ap", "ap0")
+    out = lab.client.run(
+        "ip netns exec %s cat /sys/class/net/%s/address",
+        guest_files.AP_NETNS,
+        guest_files.ACCESS_POINT,
+    )
     return out.stdout.strip()
 
 
@@ -50,8 +54,8 @@ def test_the_station_is_the_only_uplink_and_its_lease_crosses_the_air(
     # hwsim0 is mac80211_hwsim's monitor of the medium: down, never an uplink.
     assert set(links) == {"lo", guest_files.STATION, "hwsim0"}
     assert "UP" not in links["hwsim0"]["flags"]
-    bridged = json.loads(guest.run("ip -n %s -j link show master br0", "ap").stdout)
-    assert {n["ifname"] for n in bridged} == {"eth0", "ap0"}
+    bridged = json.loads(guest.run("ip -n %s -j link show master br0", guest_files.AP_NETNS).stdout)
+    assert {n["ifname"] for n in bridged} == {"eth0", guest_files.ACCESS_POINT}
     (address,) = station.addresses()
     assert address.startswith("192.0.2.")
     assert ("0.0.0.0/0", LAN1.gateway4) in guest.routes()
@@ -81,5 +85,6 @@ def test_a_wifi_drop_is_a_disassociation_then_a_reassociation(wifi_lab: GuestLab
     times = [t for t, _ in events]
     assert times == sorted(times) and since <= times[0] <= time.time()
     # The station found the access point again by itself, and its network works.
-    assert f"Connected to {_bssid(wifi_lab)}" in guest.run("iw dev wlan0 link").stdout
+    link = guest.run("iw dev %s link", guest_files.STATION).stdout
+    assert f"Connected to {_bssid(wifi_lab)}" in link
     guest.run("ping -c 1 -W 5 %s", LAN1.gateway4)
