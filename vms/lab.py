@@ -108,8 +108,6 @@ class GuestDhcp:
 class GuestLab(Lab):
     """A `netns.lab.Lab` whose client is a `QemuGuest`."""
 
-    uplink = guest_files.UPLINK
-
     def __init__(
         self, image: Image, workdir: Path | None = None, wifi: bool = False, **options: object
     ) -> None:
