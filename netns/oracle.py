@@ -28,7 +28,7 @@ from scapy.layers.dhcp import BOOTP, DHCP
 from scapy.layers.dns import DNS
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment
-from scapy.layers.l2 import ARP, Ether
+from scapy.layers.l2 import ARP, LLC, Dot3, Ether
 from scapy.packet import Packet
 
 from netns.capture import Frame
@@ -57,6 +57,7 @@ DHCP_TYPES = {
 LINK_LOCAL_MULTICAST4 = ipaddress.ip_network("224.0.0.0/24")
 DHCP6_SERVERS = "ff02::1:2"
 STUN_COOKIE = b"\x21\x12\xa4\x42"
+BROADCAST_MAC = "ff:ff:ff:ff:ff:ff"
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def classify(frames: Iterable[Frame | Packet], facts: WireFacts) -> list[Classif
             frame.time = item.t
         else:
             frame = item
-        sent = frame.haslayer(Ether) and frame[Ether].src.lower() == client
+        sent = _source_mac(frame) == client
         src, dst, proto, summary = describe(frame)
         klass = _classify(frame, sent, facts, routers, tunnel_fragments)
         # Only a leak's payload is read: the stream's mark says when it was sent.
@@ -161,6 +162,21 @@ class _FastTunnel:
         size = int.from_bytes(data[l4 + 4 : l4 + 6]) - 8
         summary = f"UDP {src}:{sport} > {dst}:{dport} ({size} bytes)"
         return ClassifiedPacket(frame.t, PacketClass.TUNNEL, src, dst, "UDP", summary)
+
+
+def _source_mac(frame) -> str:
+    """Who put a frame on the wire: Ethernet II, or 802.3 with a length (LLC, SNAP)."""
+    layer = frame.getlayer(Ether) or frame.getlayer(Dot3)
+    return layer.src.lower() if layer is not None else ""
+
+
+def _is_layer2_update(frame) -> bool:
+    """The broadcast an access point sends, with a station's address as its source, when the
+    station associates, so bridges learn where it is (IEEE 802.11F: an 802.2 XID frame)."""
+    if not (frame.haslayer(Dot3) and frame.haslayer(LLC)):
+        return False
+    llc = frame[LLC]
+    return frame[Dot3].dst == BROADCAST_MAC and (llc.dsap, llc.ssap, llc.ctrl) == (0, 1, 0xAF)
 
 
 def _norm(address: str) -> str:
@@ -242,6 +258,8 @@ def _is_router_control(frame) -> bool:
 
 
 def _is_link_control(frame, routers: set[str], tunnel_addresses: frozenset[str]) -> bool:
+    if _is_layer2_update(frame):
+        return True
     if frame.haslayer(ARP):
         # A request may carry a tunnel address as its sender while the uplink has
         # none (the kernel's source choice); an answer for one is the disclosure.
@@ -274,8 +292,8 @@ def describe(frame) -> tuple[str, str, str, str]:
         return arp.psrc, arp.pdst, "ARP", f"ARP {op} {arp.pdst} (from {arp.psrc})"
     ip = _ip(frame)
     if ip is None:
-        ether = frame[Ether] if frame.haslayer(Ether) else frame
-        kind = f"0x{ether.type:04x}" if hasattr(ether, "type") else "?"
+        ether = frame.getlayer(Ether) or frame.getlayer(Dot3) or frame
+        kind = f"0x{ether.type:04x}" if hasattr(ether, "type") else "802.3 (LLC)"
         return (
             ether.src,
             ether.dst,

@@ -18,7 +18,7 @@ from scapy.layers.inet6 import (
     IPv6ExtHdrHopByHop,
     RouterAlert,
 )
-from scapy.layers.l2 import ARP, Ether
+from scapy.layers.l2 import ARP, LLC, SNAP, Dot3, Ether
 from scapy.utils import wrpcap
 
 from netns.capture import Frame, read_frames
@@ -162,6 +162,30 @@ CASES = {
         Ether(src=CLIENT, dst="ff:ff:ff:ff:ff:ff", type=0x88CC) / bytes(46),
         LEAK,
     ),
+    # 802.3 with a length, not an EtherType: judged by who sent it all the same.
+    "ip in llc/snap (RFC 1042)": (
+        Dot3(src=CLIENT, dst=ROUTER)
+        / LLC(dsap=0xAA, ssap=0xAA, ctrl=3)
+        / SNAP(OUI=0, code=0x0800)
+        / IP(src=C4, dst="203.0.113.10")
+        / UDP(sport=4000, dport=80),
+        LEAK,
+    ),
+    "another llc frame (spanning tree)": (
+        Dot3(src=CLIENT, dst="01:80:c2:00:00:00") / LLC(dsap=0x42, ssap=0x42, ctrl=3) / bytes(38),
+        LEAK,
+    ),
+    "an access point's layer 2 update for the station (802.11F)": (
+        Dot3(src=CLIENT, dst="ff:ff:ff:ff:ff:ff")
+        / LLC(dsap=0, ssap=1, ctrl=0xAF)
+        / b"\x81\x01\x00",
+        LINK,
+    ),
+    "a layer 2 update to one host is no broadcast": (
+        Dot3(src=CLIENT, dst=ROUTER) / LLC(dsap=0, ssap=1, ctrl=0xAF) / b"\x81\x01\x00",
+        LEAK,
+    ),
+    "llc frame to the client": (Dot3(src=ROUTER, dst=CLIENT) / LLC() / bytes(40), INBOUND),
     "router advertisement": (back(IPv6(src=LL_R, dst="ff02::1", hlim=255) / ICMPv6ND_RA()), LINK),
     "web reply to a leak": (
         back(IP(src="203.0.113.10", dst=C4) / TCP(sport=80, flags="SA")),
