@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,14 +86,12 @@ class Capture:
             raise LabError("capture was never started")
         token = SENTINEL_MAGIC + os.urandom(8).hex().encode()
         send_sentinel(token)
-        seen = 0
+        written = token_reader(self.pcap, token)
         daemon = self.daemon
 
         def arrived() -> bool:
-            nonlocal seen
-            if self._written_since(token, seen):
+            if written():
                 return True
-            seen = max(0, self.pcap.stat().st_size - len(token))
             if daemon.popen.poll() is not None:
                 raise LabError("tcpdump exited")
             return False
@@ -119,15 +118,32 @@ class Capture:
             )
         return self.stats
 
-    def _written_since(self, token: bytes, offset: int) -> bool:
-        with open(self.pcap, "rb") as pcap:
-            pcap.seek(offset)
-            return token in pcap.read()
-
     def abort(self) -> None:
         if self.daemon is not None:
             self.daemon.stop()
             self.daemon = None
+
+
+def token_reader(path: Path, token: bytes) -> Callable[[], bool]:
+    """A look at a growing file: has `token` been written to it yet?
+
+    Each look reads on from where the last one's data ended (less a token's
+    length, so that a token half-written then is read whole now): nothing
+    written between two looks is skipped, however fast the file grows.
+    """
+    offset = 0
+
+    def look() -> bool:
+        nonlocal offset
+        with open(path, "rb") as file:
+            file.seek(offset)
+            data = file.read()
+        if token in data:
+            return True
+        offset += max(0, len(data) - len(token) + 1)
+        return False
+
+    return look
 
 
 def _parse_stats(output: str) -> CaptureStats:

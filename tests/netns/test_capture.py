@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from netns import topology
-from netns.capture import IncompleteCapture, count_frames, read_frames
+from netns.capture import IncompleteCapture, count_frames, read_frames, token_reader
 from netns.lab import Lab
 
 pytestmark = pytest.mark.root
@@ -42,3 +42,21 @@ def test_capture_without_its_sentinel_is_incomplete(lab: Lab, tmp_path) -> None:
     lab.carrier(False)
     with pytest.raises(IncompleteCapture, match="sentinel"):
         lab.stop_capture()
+
+
+def test_the_sentinel_is_seen_however_the_pcap_grows_between_looks(tmp_path) -> None:
+    pcap, token = tmp_path / "wire.pcap", b"leakcert-sentinel:0123456789abcdef"
+    pcap.write_bytes(b"\0" * 4096)
+    written = token_reader(pcap, token)
+    assert not written()
+    with open(pcap, "ab") as file:
+        # Half the token now, the rest and a burst of frames before the next look.
+        file.write(token[:10])
+        file.flush()
+        assert not written()
+        file.write(token[10:] + b"\1" * 65536)
+    assert written()
+    # A token's bytes spread over the file, never whole, are no sentinel.
+    other = tmp_path / "other.pcap"
+    other.write_bytes(token[:-1] + b"\0" + token[1:])
+    assert not token_reader(other, token)()
