@@ -166,7 +166,6 @@ def test_the_guest_boots_wifi_only_when_its_kernel_line_says_so(tmp_path: Path) 
     assert guest_files.WIFI_ARG in line.split()
 
 
-@pytest.mark.skipif(shutil.which("sh") is None, reason="no /bin/sh")
 def test_the_uplink_script_writes_eth0_without_the_wifi_argument(tmp_path: Path) -> None:
     # The wired path of the script, run here against a fake /proc/cmdline and /run:
     # the stanza ifupdown sources is eth0's, and nothing of the Wi-Fi's runs.
