@@ -112,12 +112,16 @@ class GuestLab(Lab):
         self, image: Image, workdir: Path | None = None, wifi: bool = False, **options: object
     ) -> None:
         self.wifi = wifi
-        self.uplink = guest_files.STATION if wifi else guest_files.UPLINK
         super().__init__(workdir, boot_client=False, **options)
         self.image = image
         self.vm: QemuGuest | None = None  # (`guest` is the netns lab's container behind a client)
         self._stream_on = False
         self._stream_rate: float | None = None  # installed on the guest at this rate
+
+    @property
+    def uplink(self) -> str:  # type: ignore[override]
+        """The guest's uplink: its Wi-Fi station, or eth0."""
+        return guest_files.STATION if self.wifi else guest_files.UPLINK
 
     @property
     def client(self) -> QemuGuest:  # type: ignore[override]
