@@ -125,7 +125,7 @@ class CaseRun:
             self.hook("crash")
         else:
             self.lab.kill_hook("connect")
-        if not before - self.lab.subject_pids():
+        if not before or not self.lab.exited(before, timeout=5):
             raise LabError("the VPN client's crash killed no process of the subject")
 
     def crash_tunnel(self) -> None:

@@ -226,6 +226,28 @@ class LabFaults:
         """The subject's live processes, whichever hook started them."""
         return set(self.subject_cgroup.pids())
 
+    def exited(self, pids: set[int], timeout: float) -> set[int]:
+        """Those of `pids` that have died, waiting up to `timeout` for the first.
+
+        A signal is sent at once but a process (wireguard-go and its threads)
+        takes its time to die: its pidfd becoming readable is the event.
+        """
+        pidfds: dict[int, int] = {}
+        gone: set[int] = set()
+        try:
+            for pid in pids:
+                try:
+                    pidfds[pid] = os.pidfd_open(pid)
+                except ProcessLookupError:
+                    gone.add(pid)
+            if pidfds and not gone:
+                select.select(list(pidfds.values()), [], [], timeout)
+            ready = select.select(list(pidfds.values()), [], [], 0)[0] if pidfds else []
+            return gone | {pid for pid, fd in pidfds.items() if fd in ready}
+        finally:
+            for fd in pidfds.values():
+                os.close(fd)
+
     def tunnel_processes(self) -> list[int]:
         """The client's own tunnel processes, by pid: wireguard-go for its interface, or openvpn.
 

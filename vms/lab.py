@@ -177,6 +177,15 @@ class GuestLab(Lab):
     def subject_pids(self) -> set[int]:
         return set(self.subject_processes())
 
+    def exited(self, pids: set[int], timeout: float) -> set[int]:
+        """Those of `pids` that have died, waiting (in the guest) up to `timeout` for the first."""
+        words = " ".join(map(str, sorted(pids)))
+        self.client.run(
+            f"timeout {timeout:g} sh -c 'while for p in {words}; do kill -0 $p || exit; done;"
+            " do sleep 0.02; done' 2>/dev/null; true"
+        )
+        return pids - self.subject_pids()
+
     def freeze_subject(self) -> None:
         """Every process of the subject stops (sleep): cgroup.freeze on each of its cgroups."""
         self._freeze(True)

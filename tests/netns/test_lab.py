@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import signal
 from pathlib import Path
 
 import pytest
@@ -168,6 +169,16 @@ def test_sleep_freezes_and_wake_resumes_the_subject(lab: Lab) -> None:
     lab.kill_subject()
     assert lab.subject_cgroup.pids() == []
     assert not os.path.exists(f"/proc/{pid}")
+
+
+def test_exited_waits_for_a_killed_process_to_die(lab: Lab) -> None:
+    for _ in range(2):
+        lab.client.run("sleep 60 >/dev/null 2>&1 &", cgroup=lab.subject_cgroup)
+    first, second = sorted(lab.subject_cgroup.pids())
+    assert lab.exited({first, second}, timeout=0.05) == set()
+    os.kill(first, signal.SIGKILL)
+    assert lab.exited({first, second}, timeout=5) == {first}
+    lab.kill_subject()
 
 
 def test_client_reboot_wipes_the_network_stack_but_not_the_wire(lab: Lab, tmp_path) -> None:

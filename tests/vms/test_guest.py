@@ -104,9 +104,12 @@ def test_what_a_hook_leaves_running_is_found_and_killed_in_its_scope(guest_lab: 
     # A second run of a hook gets a scope of its own; killing the hook's scopes empties them.
     subject.hooks["connect"] = "sleep 600 &"
     contract.run_hook(guest_lab.client, subject, guest_lab.tunnel, "connect", 60, 2)
-    assert [argv for argv in guest_lab.subject_processes().values()] == [["sleep", "600"]]
+    (sleeper,) = guest_lab.subject_pids()
+    assert guest_lab.subject_processes()[sleeper] == ["sleep", "600"]
+    assert guest_lab.exited({sleeper}, timeout=0.2) == set()
     guest_lab.kill_hook("connect")
     assert guest_lab.subject_pids() == set()
+    assert guest_lab.exited({sleeper}, timeout=5) == {sleeper}
 
 
 def test_the_capture_on_the_tap_sees_the_guests_frames(guest_lab: GuestLab) -> None:
