@@ -49,8 +49,10 @@ def main() -> int:
     for name in CONTAINERS:
         loaded = subject.load(name)
         start = time.monotonic()
-        digest = subject.image_digest(loaded)
-        container_subject.build(loaded.name, loaded.folder, loaded.container, digest)
+        digest = subject.subject_digest(loaded)
+        container_subject.build(
+            loaded.name, loaded.folder, loaded.container, digest, loaded.include
+        )
         print(f"images of {name}, from the cache: {time.monotonic() - start:.2f} s")
 
     seconds: dict[str, dict[str, list[float]]] = {name: {} for name in SUBJECTS}

@@ -3,10 +3,11 @@
 A subject folder with a `[container]` table in its subject.toml and a
 Dockerfile beside it:
 
+    include = ["../wg-quick-killswitch"]                         # more of the build context
+
     [container]
     packages = ["wireguard-go", "wireguard-tools", "iptables"]   # Debian's, in the base image
     sysctls = { "net.ipv4.conf.all.src_valid_mark" = "1" }       # as docker run --sysctl
-    include = ["../wg-quick-killswitch"]                         # more of the build context
 
     # Dockerfile
     ARG BASE
@@ -16,12 +17,12 @@ Dockerfile beside it:
 
 The lab builds the base (Debian with `packages`, `netns.container_images`),
 the subject's image on it, and the application container's image (Debian
-with what the probes run), each cached; an included folder is at the top of
-the subject's build context under its own name (`COPY wg-quick-killswitch/up.sh
-/subject/`), so a subject that is another's kill switch in a container copies
-that subject's scripts and keeps no copy of its own; then runs the subject's hooks in its
-container and the probes in the application container behind it
-(`netns.container_client`).
+with what the probes run), each cached; a folder the subject includes
+(`conformance.subject`) is at the top of the subject's build context under
+its own name (`COPY wg-quick-killswitch/up.sh /subject/`), so a subject that
+is another's kill switch in a container copies that subject's scripts and
+keeps no copy of its own; then runs the subject's hooks in its container and
+the probes in the application container behind it (`netns.container_client`).
 """
 
 from __future__ import annotations
@@ -48,15 +49,13 @@ class ContainerConfig:
 
     packages: tuple[str, ...] = ()
     sysctls: dict[str, str] = field(default_factory=dict)
-    # Folders the image's build copies from besides the subject's own (resolved).
-    include: tuple[Path, ...] = ()
 
 
 def parse(table: object, toml: Path) -> ContainerConfig:
     """The [container] table, or ValueError with one line saying what is wrong."""
     if not isinstance(table, dict):
         raise ValueError(f"{toml}: [container] must be a table")
-    unknown = set(table) - {"packages", "sysctls", "include"}
+    unknown = set(table) - {"packages", "sysctls"}
     if unknown:
         raise ValueError(f"{toml}: unknown key(s) in [container]: {', '.join(sorted(unknown))}")
     packages = table.get("packages", [])
@@ -70,35 +69,21 @@ def parse(table: object, toml: Path) -> ContainerConfig:
         raise ValueError(f"{toml}: [container] sysctls must map net.* keys to values")
     if not (toml.parent / "Dockerfile").is_file():
         raise ValueError(f"{toml}: a container subject needs a Dockerfile beside it")
-    include = _include(table.get("include", []), toml)
-    return ContainerConfig(tuple(packages), {k: str(v) for k, v in sysctls.items()}, include)
+    return ContainerConfig(tuple(packages), {k: str(v) for k, v in sysctls.items()})
 
 
-def _include(paths: object, toml: Path) -> tuple[Path, ...]:
-    """[container] include's folders, resolved from the subject's folder; each one's name
-    is its place in the build context, so it must be free there."""
-    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
-        raise ValueError(f"{toml}: [container] include must be a list of folders")
-    folders = tuple((toml.parent / p).resolve() for p in paths)
-    taken = {entry.name for entry in toml.parent.iterdir()}
-    for path, folder in zip(paths, folders, strict=True):
-        if not folder.is_dir():
-            raise ValueError(f"{toml}: [container] include: {path} is not a folder")
-        if folder.name in taken:
-            raise ValueError(f"{toml}: [container] include: {folder.name} is taken in the context")
-        taken.add(folder.name)
-    return folders
-
-
-def build(name: str, folder: Path, config: ContainerConfig, digest: str) -> ContainerSpec:
+def build(
+    name: str, folder: Path, config: ContainerConfig, digest: str, include: tuple[Path, ...] = ()
+) -> ContainerSpec:
     """The subject's, and the application's, images, built or taken from the cache
-    (the subject's by `digest`, that of what it is built from: `subject.image_digest`).
+    (the subject's by `digest`, that of what it is built from: `subject.subject_digest`),
+    with the folders the subject includes in its build context.
 
     Raises LabError (one line) when an image cannot be built.
     """
     base = container_images.base_image(config.packages)
     return ContainerSpec(
-        image=container_images.subject_image(folder, name, base, digest, config.include),
+        image=container_images.subject_image(folder, name, base, digest, include),
         app_image=container_images.base_image(APP_PACKAGES),
         sysctls=dict(config.sysctls),
         app_mounts={

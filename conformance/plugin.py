@@ -33,7 +33,14 @@ from conformance import progress
 from conformance.cases import LEAK_CLASS_MEANINGS, LEAK_CLASSES, PROFILES, Case, for_profile
 from conformance.judge import Verdict
 from conformance.results import subject_folder
-from conformance.subject import BUILTIN, SubjectError, folder_digest, load, resolve
+from conformance.subject import (
+    BUILTIN,
+    SubjectError,
+    folder_digest,
+    load,
+    resolve,
+    subject_digest,
+)
 
 if TYPE_CHECKING:
     from conformance.runner import CaseRecord
@@ -268,18 +275,21 @@ class ResultsWriter:
 
 
 def _subjects(refs: list[str]) -> dict[str, dict[str, str]]:
-    """What the run certified, by name: each subject's summary, kind and folder hash."""
+    """What the run certified, by name: each subject's summary, kind and digests."""
     found = {}
     for ref in refs:
         try:
             subject = load(ref)
-            digest = folder_digest(subject.folder)
+            digests = {
+                "folder_sha256": folder_digest(subject.folder),
+                "sha256": subject_digest(subject),
+            }
         except (SubjectError, OSError):
             continue  # its results say why it did not load
         found[subject.name] = {
             "summary": subject.summary,
             "vpn": subject.vpn_kind,
-            "folder_sha256": digest,
+            **digests,
         }
     return found
 

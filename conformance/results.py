@@ -167,11 +167,12 @@ class CaseResult:
 
 @dataclass(frozen=True)
 class SubjectInfo:
-    """What the run knew of a subject it certified: its words, its kind, its folder's hash."""
+    """What the run knew of a subject it certified: its words, its kind, its hashes."""
 
     summary: str
     vpn: str
-    folder_sha256: str
+    folder_sha256: str  # its folder (`subject.folder_digest`)
+    sha256: str = ""  # its folder and those it includes (`subject.subject_digest`)
 
 
 @dataclass
@@ -303,13 +304,17 @@ def _parse(data: Any, folder: Path) -> Results:
 
 def _subject_info(value: Any) -> SubjectInfo:
     info = _obj(value, "'run.subjects[]'")
-    digest = _str(info.get("folder_sha256"), "run.subjects[].folder_sha256")
-    if digest and not re.fullmatch(r"[0-9a-f]{64}", digest):
-        raise ResultsError("'run.subjects[].folder_sha256' is not a SHA-256 in hex")
+    digests = {}
+    for key in ("folder_sha256", "sha256"):
+        # `sha256` is newer: a results file from before it has none.
+        digest = _str(info.get(key, ""), f"run.subjects[].{key}")
+        if digest and not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise ResultsError(f"'run.subjects[].{key}' is not a SHA-256 in hex")
+        digests[key] = digest
     return SubjectInfo(
         _str(info.get("summary"), "run.subjects[].summary"),
         _str(info.get("vpn"), "run.subjects[].vpn"),
-        digest,
+        **digests,
     )
 
 

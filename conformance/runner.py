@@ -31,8 +31,8 @@ from conformance.subject import (
     HookRun,
     Subject,
     SubjectError,
-    image_digest,
     load,
+    subject_digest,
 )
 from conformance.triggers import TRIGGERS
 from netns import topology
@@ -109,9 +109,12 @@ def run_case(
     try:
         container = None
         if subject.container is not None:
-            digest = image_digest(subject)
             container = container_subject.build(
-                subject.name, subject.folder, subject.container, digest
+                subject.name,
+                subject.folder,
+                subject.container,
+                subject_digest(subject),
+                subject.include,
             )
             phases.end("images")
         with Lab(

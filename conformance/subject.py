@@ -64,6 +64,9 @@ class Subject:
     hooks: dict[str, str] = field(default_factory=dict)
     # A container subject's [container] table (`conformance.container_subject`).
     container: ContainerConfig | None = None
+    # Folders besides its own that its hooks use (resolved): shared with its
+    # sandbox, in its container's build context, and in its digest.
+    include: tuple[Path, ...] = ()
 
     def has(self, hook: str) -> bool:
         return bool(self.hooks.get(hook))
@@ -107,7 +110,7 @@ def load(name_or_path: str) -> Subject:
         raise SubjectError(f"{toml}: every hook is a shell command string")
     if not hooks.get("connect", "").strip():
         raise SubjectError(f"{toml}: the `connect` hook is required")
-    extra = set(data) - {"name", "summary", "vpn", "hooks", "container"}
+    extra = set(data) - {"name", "summary", "vpn", "hooks", "container", "include"}
     if extra:
         raise SubjectError(f"{toml}: unknown key(s) {', '.join(sorted(extra))}")
     container = None
@@ -116,7 +119,27 @@ def load(name_or_path: str) -> Subject:
             container = container_subject.parse(data["container"], toml)
         except ValueError as exc:
             raise SubjectError(str(exc)) from None
-    return Subject(data["name"], data["summary"].strip(), vpn, folder, dict(hooks), container)
+    include = _include(data.get("include", []), toml)
+    return Subject(
+        data["name"], data["summary"].strip(), vpn, folder, dict(hooks), container, include
+    )
+
+
+def _include(paths: object, toml: Path) -> tuple[Path, ...]:
+    """`include`'s folders, resolved from the subject's folder. Each one's name is its
+    place beside the subject's own files (in a container's build context), so it
+    must be free there."""
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        raise SubjectError(f"{toml}: include must be a list of folders")
+    folders = tuple((toml.parent / p).resolve() for p in paths)
+    taken = {entry.name for entry in toml.parent.iterdir()}
+    for path, folder in zip(paths, folders, strict=True):
+        if not folder.is_dir():
+            raise SubjectError(f"{toml}: include: {path} is not a folder")
+        if folder.name in taken:
+            raise SubjectError(f"{toml}: include: {folder.name} is taken in the subject's folder")
+        taken.add(folder.name)
+    return folders
 
 
 def folder_digest(folder: Path) -> str:
@@ -140,15 +163,15 @@ def folder_digest(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def image_digest(subject: Subject) -> str:
-    """SHA-256 over what a container subject's image is built from: its folder (its
-    `folder_digest`, alone when it includes nothing) and each folder its [container]
-    include names, by name and digest."""
+def subject_digest(subject: Subject) -> str:
+    """SHA-256 over everything of a subject's own that its hooks can run (what a
+    certificate names, and what a container subject's image is built from): its
+    folder (its `folder_digest`, alone when it includes nothing) and each folder
+    it includes, by name and digest."""
     digest = folder_digest(subject.folder)
-    include = subject.container.include if subject.container is not None else ()
-    if not include:
+    if not subject.include:
         return digest
-    parts = [digest, *(f"{folder.name}\0{folder_digest(folder)}" for folder in include)]
+    parts = [digest, *(f"{folder.name}\0{folder_digest(folder)}" for folder in subject.include)]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
@@ -160,7 +183,7 @@ def hook_python() -> Path:
 def shared_folders(subject: Subject) -> tuple[Path, ...]:
     """What of the machine, beyond its system folders, a subject's hooks may read.
 
-    Their own folder; the interpreter's environment (a virtualenv, say); and
+    Their own folder and those it includes; the interpreter's environment (a virtualenv, say); and
     leakcert's packages, wherever they are installed, for `"$PYTHON" -m enforcer`
     and the foils (the packages only: a checkout may hold results).
     """
@@ -169,7 +192,7 @@ def shared_folders(subject: Subject) -> tuple[Path, ...]:
     # A virtualenv's interpreter is <env>/bin/python, wherever it links to.
     prefixes |= {str(python.parent.parent), str(python.resolve().parent.parent)}
     system = ("/usr", "/bin", "/sbin", "/lib")
-    shared = [subject.folder]
+    shared = [subject.folder, *subject.include]
     shared += sorted(Path(p) for p in prefixes if p != "/" and not p.startswith(system))
     shared += home.package_folders()
     return tuple(shared)

@@ -55,6 +55,7 @@ def certificate(results: Results, subject: str, scope: Scope) -> dict[str, Any]:
             "summary": info.summary if info else next((r.subject_summary for r in judged), ""),
             "vpn": info.vpn if info else "",
             "folder_sha256": info.folder_sha256 if info else "",
+            "sha256": info.sha256 if info else "",
         },
         "verdict": verdict,
         "passed": sum(c["verdict"] == "PASS" for c in cases),

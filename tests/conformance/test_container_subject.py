@@ -123,8 +123,8 @@ def _warm() -> dict[str, object]:
         "from conformance import container_subject, subject\n"
         f"for name in {[SUBJECT, OPENVPN[0]]!r}:\n"
         "    s = subject.load(name)\n"
-        "    digest = subject.image_digest(s)\n"
-        "    container_subject.build(s.name, s.folder, s.container, digest)\n"
+        "    digest = subject.subject_digest(s)\n"
+        "    container_subject.build(s.name, s.folder, s.container, digest, s.include)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", build], capture_output=True, text=True, cwd=REPO, timeout=1800

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from conformance.subject import SubjectError, folder_digest, image_digest, load
+from conformance.subject import (
+    SubjectError,
+    folder_digest,
+    load,
+    shared_folders,
+    subject_digest,
+)
 
 
 def write(folder: Path, text: str) -> Path:
@@ -64,21 +70,44 @@ def test_a_container_subject_loads(tmp_path: Path) -> None:
     assert load(str(write(tmp_path / "plain", GOOD))).container is None
 
 
-def test_a_container_subject_includes_its_twins_folder_in_its_images_digest(
+def test_a_subject_that_includes_its_twins_folder_shares_it_and_hashes_it(
     tmp_path: Path,
 ) -> None:
     twin = write(tmp_path / "twin", GOOD)
-    folder = write(tmp_path / "s", CONTAINER % 'include = ["../twin"]')
+    folder = write(tmp_path / "s", 'include = ["../twin"]\n' + GOOD)
+    subject = load(str(folder))
+    assert subject.include == (twin.resolve(),)
+    assert twin.resolve() in shared_folders(subject)  # its hooks can run the twin's scripts
+    before = subject_digest(subject)
+    assert before != folder_digest(folder)
+    (twin / "up.sh").write_text("#!/bin/sh\n")  # a change in the twin is a change of the subject
+    assert subject_digest(subject) != before
+    plain = load(str(write(tmp_path / "plain", GOOD)))
+    assert plain.include == () and subject_digest(plain) == folder_digest(plain.folder)
+
+
+def test_a_container_subject_builds_with_the_folders_it_includes(tmp_path: Path) -> None:
+    twin = write(tmp_path / "twin", GOOD)
+    folder = write(tmp_path / "s", 'include = ["../twin"]\n' + CONTAINER % "")
     (folder / "Dockerfile").write_text("ARG BASE\nFROM $BASE\nCOPY twin/up.sh /subject/\n")
     subject = load(str(folder))
-    assert subject.container.include == (twin.resolve(),)
-    before = image_digest(subject)
-    assert before != folder_digest(folder)
-    (twin / "up.sh").write_text("#!/bin/sh\n")
-    assert image_digest(subject) != before
-    plain = write(tmp_path / "plain", CONTAINER % "")
-    (plain / "Dockerfile").write_text("ARG BASE\nFROM $BASE\n")
-    assert image_digest(load(str(plain))) == folder_digest(plain)
+    assert subject.container is not None and subject.include == (twin.resolve(),)
+
+
+@pytest.mark.parametrize(
+    ("include", "message"),
+    [
+        ('include = "../twin"', "include must be a list of folders"),
+        ('include = ["../absent"]', "include: ../absent is not a folder"),
+        ('include = ["../twin", "../twin"]', "include: twin is taken in the subject's folder"),
+    ],
+)
+def test_a_broken_include_is_one_line(tmp_path: Path, include: str, message: str) -> None:
+    write(tmp_path / "twin", GOOD)
+    folder = write(tmp_path / "s", include + "\n" + GOOD)
+    with pytest.raises(SubjectError) as error:
+        load(str(folder))
+    assert message in str(error.value) and "\n" not in str(error.value)
 
 
 @pytest.mark.parametrize(
@@ -87,9 +116,7 @@ def test_a_container_subject_includes_its_twins_folder_in_its_images_digest(
         ("", False, "needs a Dockerfile beside it"),
         ('sysctls = { "kernel.panic" = "1" }', True, "sysctls must map net.* keys"),
         ('image = "debian"', True, "unknown key(s) in [container]: image"),
-        ('include = "../twin"', True, "include must be a list of folders"),
-        ('include = ["../absent"]', True, "include: ../absent is not a folder"),
-        ('include = ["../twin", "../twin"]', True, "include: twin is taken in the context"),
+        ('include = ["../twin"]', True, "unknown key(s) in [container]: include"),
     ],
 )
 def test_a_broken_container_subject_is_one_line(

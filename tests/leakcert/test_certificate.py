@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.results import parse_results
+from conformance.results import ResultsError, parse_results
 from reports.certificate import SCHEMA, Scope, badge_text, certificate, write_certificate
 
 PROFILE = ["connected.baseline", "crash.client", "dns.app-resolver"]
@@ -39,6 +39,7 @@ def test_every_case_passed_is_a_pass() -> None:
     assert (c["verdict"], c["passed"], c["certified_cases"], c["complete"]) == ("PASS", 3, 3, True)
     assert c["schema"] == SCHEMA
     assert c["subject"]["folder_sha256"] == DIGEST
+    assert c["subject"]["sha256"] == ""  # a results file from before the field has none
     assert c["lab"]["tools"] == {"nft": "nftables v1"}
     assert [x["id"] for x in c["cases"]] == PROFILE
     assert badge_text(c) == ("leakcert seed", "PASS 3/3")
@@ -97,3 +98,12 @@ def test_every_field_is_documented() -> None:
     fields += [f"cases[].{k}" for k in c["cases"][0]]
     assert [f for f in fields if f"`{f}`" not in doc] == []
     assert f'`"{SCHEMA}"`' in doc
+
+
+def test_the_subjects_digest_with_what_it_includes_is_carried_and_checked() -> None:
+    data = results(*[(case, "PASS") for case in PROFILE])
+    data["run"]["subjects"]["vendor"]["sha256"] = "cd" * 32
+    assert cert(data)["subject"]["sha256"] == "cd" * 32
+    data["run"]["subjects"]["vendor"]["sha256"] = "not a digest"
+    with pytest.raises(ResultsError, match=r"run\.subjects\[\]\.sha256' is not a SHA-256"):
+        parse_results(data)

@@ -77,7 +77,9 @@ def test_an_installed_wheel_certifies_from_an_empty_folder(wheel: Path, tmp_path
     assert done.returncode == 0, done.stdout + done.stderr
     cert = json.loads((folder / "out-holds" / "certificate.json").read_text())
     assert (cert["verdict"], cert["subject"]["name"], cert["passed"]) == ("PASS", "vendor-holds", 1)
+    # The reference's copy includes nothing: its digest with includes is its folder's.
     assert len(cert["subject"]["folder_sha256"]) == 64
+    assert cert["subject"]["sha256"] == cert["subject"]["folder_sha256"]
     assert (folder / "out-holds" / "badge.svg").is_file()
     assert (folder / "out-holds" / "certificate.html").is_file()
     assert (folder / "out-holds" / "report" / "index.html").is_file()
