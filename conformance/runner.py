@@ -34,7 +34,7 @@ from conformance.subject import (
     load,
     subject_digest,
 )
-from conformance.triggers import TRIGGERS
+from conformance.triggers import TRIGGERS, Trigger
 from netns import topology
 from netns.capture import read_wire
 from netns.dnslock import DnsQuery, parse_query_log
@@ -220,24 +220,34 @@ def judged_record(
 
 def _act(run: CaseRun) -> str | None:
     """Boot, connect, the trigger with its probes, the settle window; why it is broken, if so."""
-    phases = run.phases
     run.boot()
     if run.case.early_flows:
         run.open_flows()
-    phases.end("boot")
+    run.phases.end("boot")
     run.connect()
     run.lab.start_stream()
-    health = run.probe(["http"])["http"]
-    phases.end("connect")
+    return trigger_and_watch(run, TRIGGERS)
+
+
+def trigger_and_watch(
+    run: CaseRun, triggers: dict[str, Trigger], health_asks: int = 1
+) -> str | None:
+    """From a connected subject: the health probe (asked up to `health_asks` times),
+    the trigger with its probes, the settle window; why the case is broken, if so."""
+    for _ in range(health_asks):
+        health = run.probe(["http"])["http"]
+        if health["ok"]:
+            break
+    run.phases.end("connect")
     if not health["ok"]:
         return f"connected, but http://{topology.WEB.address4}/ got no answer: {health['detail']}"
-    for _ in TRIGGERS[run.case.trigger](run):
+    for _ in triggers[run.case.trigger](run):
         run.probe(run.case.probes)
     if run.trigger_at is None:
         raise LabError(f"trigger {run.case.trigger} never marked itself")
-    phases.end("trigger")
+    run.phases.end("trigger")
     run.settle()
-    phases.end("settle")
+    run.phases.end("settle")
     return None
 
 

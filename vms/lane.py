@@ -25,7 +25,6 @@ from conformance.cases import Case
 from conformance.judge import Verdict, judge
 from conformance.phases import Phases
 from conformance.subject import HOOK_TIMEOUT, HookFailed, SubjectError, load
-from netns import topology
 from netns.capture import read_wire
 from netns.errors import LabError
 from vms import contract
@@ -126,7 +125,7 @@ def run_guest_case(
 
 def _act(run: GuestCaseRun) -> str | None:
     """Install, connect, the trigger with its probes, the settle window; why broken, if so."""
-    phases, lab = run.phases, run.lab
+    lab = run.lab
     if run.case.id in USERSPACE_TUNNEL:
         lab.use_userspace_tunnel()
     contract.install(lab.client, run.subject, lab.tunnel, lab.uplink)
@@ -140,22 +139,9 @@ def _act(run: GuestCaseRun) -> str | None:
     _first_handshake(run)
     # Under TCG on shared cores one answer can come late: a tunnel is broken only
     # when none of a few asks is answered.
-    for _ in range(HEALTH_ASKS):
-        health = run.probe(["http"])["http"]
-        if health["ok"]:
-            break
-    phases.end("connect")
-    if not health["ok"]:
-        return f"connected, but http://{topology.WEB.address4}/ got no answer: {health['detail']}"
-    for _ in GUEST_TRIGGERS[run.case.trigger](run):
-        run.probe(run.case.probes)
-    if run.trigger_at is None:
-        raise LabError(f"trigger {run.case.trigger} never marked itself")
-    phases.end("trigger")
-    run.settle()
-    phases.end("settle")
+    broken = runner.trigger_and_watch(run, GUEST_TRIGGERS, HEALTH_ASKS)
     run.record_association()
-    return None
+    return broken
 
 
 def _first_handshake(run: GuestCaseRun) -> None:
