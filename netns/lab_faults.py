@@ -18,7 +18,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 from netns import registry, sysctls
 from netns.errors import LabError
 from netns.monitor import NetlinkWakeup
-from netns.topology import LANS, UPLINK, WIRE
+from netns.topology import LANS, UPLINK, WIRE, Lan
 from netns.wait import until
 
 _RTN_UNICAST = 1
@@ -115,13 +115,21 @@ class LabFaults:
         """The client's link moves to another LAN (its own subnet, gateway and DHCP server)."""
         lan = LANS[lan_name]
         self.carrier(False)
+        self.move_wire(lan)
+        self.carrier(True)
+        self.lease_on(lan)
+
+    def move_wire(self, lan: Lan) -> None:
+        """The wire's far end moves to `lan`'s bridge: the client's frames reach that LAN."""
         with self.router.iproute() as ipr:
             wire = ipr.link_lookup(ifname=WIRE)[0]
             ipr.link("set", index=wire, master=ipr.link_lookup(ifname=lan.bridge)[0])
         self.lan = lan
         if lan.name not in self._dnsmasq:
             self._dnsmasq[lan.name] = self._start_lan(lan).ready()
-        self.carrier(True)
+
+    def lease_on(self, lan: Lan) -> None:
+        """The client asks DHCP now, and has an address of `lan` (and SLAAC's, with IPv6)."""
         with self.client_wake() as wake:
             self.dhcp.start()
             until(

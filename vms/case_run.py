@@ -4,8 +4,9 @@ to a whole operating system.
 A reboot is the guest's own; a power cut is a machine reset; `boot` is the
 OS's boot (its units, the subject's among them), not a hook the lab runs; the
 hooks and the probes run in the guest through its agent. On a Wi-Fi uplink,
-Wi-Fi is lost when the access point drops the station, and the association
-events are hostapd's, at its times (`vms.wifi`).
+Wi-Fi is lost when the access point drops the station, a roam is to a second
+access point on another network, and the association events are hostapd's,
+at its times (`vms.wifi`).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class GuestCaseRun(CaseRun):
         )
 
     def reboot_client(self) -> None:
-        self._reset(self.lab.client.reboot, "the guest reboots itself (systemctl reboot)")
+        self._reset(self.lab.client.reboot, "the guest reboots itself (shutdown -r)")
 
     def power_cut(self) -> None:
         self._reset(self.lab.client.reset, "the power comes back: the machine resets")
@@ -79,6 +80,10 @@ class GuestCaseRun(CaseRun):
 
     def drop_wifi(self) -> None:
         self.lab.drop_wifi()
+
+    def roam_wifi(self, lan: str) -> None:
+        self.lab.roam_wifi(lan)
+        self.event("link", f"lease on {lan}")
 
     def record_association(self) -> None:
         """The access point's association events since the case began, on the timeline."""

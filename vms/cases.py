@@ -1,13 +1,16 @@
 """The cases the guest lane runs: some of the suite's own, and the power cut.
 
 `boot.before-connect` is the suite's case (its trigger, `reboot`, is in the
-guest an orderly `systemctl reboot`: a real boot of a real OS). The power cut
+guest an orderly `shutdown -r +0`, systemd's reboot: a real boot of a real OS). The power cut
 is the same promise after a hard reset, which no namespace can show: the
 OS's shutdown never runs, so nothing a kill switch does on the way down helps.
 `network.wifi-reconnect` is the suite's case on a guest whose uplink is a
 real Wi-Fi station (`WIFI_CASES`, `vms.guest_files`): its trigger is the
 guest's own, the access point dropping the station, which associates again.
-Every other case runs on the guest's wired eth0.
+`roam.access-point` is the suite's roam done by Wi-Fi: the access point goes
+away and the station associates by itself with a second one, on another
+network, without ever losing its link to a cable. Every other case runs on
+the guest's wired eth0.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
 
 _BOOT = next(case for case in CASES if case.id == "boot.before-connect")
 _WIFI = next(case for case in CASES if case.id == "network.wifi-reconnect")
+_ROAM = next(case for case in CASES if case.id == "roam.other-network")
 
 GUEST_LIMITATIONS = (
     " In the guest: the stream runs as a service of the guest's from its boot on,"
@@ -33,7 +37,8 @@ GUEST_LIMITATIONS = (
 
 REBOOT = replace(
     _BOOT,
-    limitations="The guest reboots for real (`systemctl reboot`): firmware, kernel, initrd and"
+    limitations="The guest reboots for real (`shutdown -r +0`, systemd's orderly reboot):"
+    " firmware, kernel, initrd and"
     " systemd run again, and the subject's boot-time setup is whatever the OS runs at boot"
     " (its units); the capture runs from before power-on." + GUEST_LIMITATIONS,
 )
@@ -53,13 +58,31 @@ WIFI_RECONNECT = replace(
     description="The Wi-Fi drops and comes back: the access point drops the computer (a "
     "deauthentication), whose Wi-Fi client associates again by itself; the client asks DHCP "
     "again. The network is reconfigured without notice while the tunnel is up.",
-    limitations="Real 802.11 between two mac80211_hwsim radios in the guest: the access point"
+    limitations="Real 802.11 between mac80211_hwsim radios in the guest: the access point"
     " (hostapd, WPA2, bridged to the lab's LAN) is in a network namespace of the guest's own,"
     " the station is the guest's only uplink (wpa_supplicant, dhclient by ifupdown). What it"
     " cannot reproduce: the radio itself (a perfect medium: no fading signal, no loss, no"
     " interference, so the drop is a deauthentication, not beacons fading away), a vendor's"
     " driver and firmware, a desktop's network manager (the lease is asked again by the lane,"
-    " as the suite does), roaming between access points." + GUEST_LIMITATIONS,
+    " as the suite does)." + GUEST_LIMITATIONS,
+)
+WIFI_ROAM = replace(
+    _ROAM,
+    id="roam.access-point",
+    title="Roam to another access point, on another network",
+    description="The Wi-Fi access point goes out of range and another one of the same network"
+    " name and key comes in: the computer's Wi-Fi client associates with it by itself, and"
+    " behind it is another network (another subnet, gateway and DHCP server). No cable is"
+    " unplugged: what changes is the access point and the network behind it.",
+    requirement=_WIFI.requirement,
+    trigger="wifi_roam",
+    limitations="Real 802.11 between three mac80211_hwsim radios in the guest: two access"
+    " points (hostapd, WPA2, the same network name, bridged to the lab's LAN) in a network"
+    " namespace of the guest's own, and the station, the guest's only uplink. The first"
+    " access point goes away by stopping (it deauthenticates the station: no signal fades on"
+    " hwsim's perfect medium); both share the guest's one link to the lab, which the lab moves"
+    " to the second network while neither carries the station. The lease is asked again by"
+    " the lane, as the suite does; no desktop network manager." + GUEST_LIMITATIONS,
 )
 # Suite cases whose triggers act on the lab's side (the VPN server, the router's
 # DHCP and announcements, the NIC's carrier) or through commands in the client,
@@ -112,9 +135,10 @@ GUEST_CASES: tuple[Case, ...] = (
     REBOOT,
     POWER_CUT,
     WIFI_RECONNECT,
+    WIFI_ROAM,
 )
 # The cases whose guest has a Wi-Fi station as its only uplink.
-WIFI_CASES = frozenset({WIFI_RECONNECT.id})
+WIFI_CASES = frozenset({WIFI_RECONNECT.id, WIFI_ROAM.id})
 
 
 def power_cut(run: CaseRun) -> Iterator[None]:
@@ -134,4 +158,15 @@ def wifi_reconnect(run: GuestCaseRun) -> Iterator[None]:
     yield
 
 
-GUEST_TRIGGERS = {**TRIGGERS, "power_cut": power_cut, "wifi_reconnect": wifi_reconnect}
+def wifi_roam(run: GuestCaseRun) -> Iterator[None]:
+    run.trigger("Wi-Fi roam: the access point is gone, a second one on another network is in range")
+    run.roam_wifi("lan2")
+    yield
+
+
+GUEST_TRIGGERS = {
+    **TRIGGERS,
+    "power_cut": power_cut,
+    "wifi_reconnect": wifi_reconnect,
+    "wifi_roam": wifi_roam,
+}

@@ -6,7 +6,7 @@ platform; `QemuGuest` is the Linux guest's fast path):
     guest.run("ip -j addr show dev %s", "eth0")   # a CommandResult, like a Host's
     guest.put("/etc/x", b"...") / guest.get("/etc/x")
     guest.power_on(snapshot=...) / guest.power_off()
-    guest.reboot()      # orderly: the guest's own `systemctl reboot`
+    guest.reboot()      # orderly: the guest's own `shutdown -r +0`, systemd's reboot
     guest.reset()       # a power cut: the machine resets under the running OS
     guest.interface("eth0").addresses()  # the facts a Host gives (`netns.facts`)
 
@@ -183,9 +183,12 @@ class QemuGuest:
         self.run("systemctl is-system-running --wait", check=False, timeout=timeout)
 
     def reboot(self) -> None:
-        """The guest reboots itself (`systemctl reboot`); back when its boot is done."""
+        """The guest reboots itself (`shutdown -r +0`, asked through its agent); back when
+        its boot is done."""
         self.qmp.forget_events()
-        self.run("systemctl reboot")
+        asked = "shutdown -r +0 (the agent's guest-shutdown)"
+        self.transcript.append(Step(time.time(), self.role, asked, None))
+        self.agent.reboot()
         self.last_reset = self.qmp.wait_event("RESET", 60)
         self.wait_ready()
 

@@ -4,12 +4,14 @@ uplink), and three units of the lane's that the operating system itself runs at 
 
 - `leakcert-uplink.service`: the guest's uplink, decided by its kernel line.
   Wired (the default): eth0, on the lab's tap. Wi-Fi (`leakcert.uplink=wifi`):
-  two `mac80211_hwsim` radios; the first, the access point's, goes into its own
-  network namespace (`ap`) with eth0, where hostapd runs a WPA2 network on it
-  bridged to eth0; the second is the station `wlan0`, the guest's only uplink,
-  which ifupdown brings up with wpa_supplicant and dhclient as a Debian laptop
-  without a desktop does. So every frame the guest sends crosses the air and the
-  access point's bridge to the tap the lab captures. It writes the uplink's
+  three `mac80211_hwsim` radios; the first two, the access points', go into
+  their own network namespace (`ap`) with eth0, where hostapd runs a WPA2
+  network on the first bridged to eth0 (the second access point, of the same
+  network name, is started only by a roam: `vms.lab_wifi`); the third is the
+  station `wlan0`, the guest's only uplink, which ifupdown brings up with
+  wpa_supplicant and dhclient as a Debian laptop without a desktop does. So
+  every frame the guest sends crosses the air and an access point's bridge to
+  the tap the lab captures. It writes the uplink's
   ifupdown stanza (`UPLINK_STANZA`) and runs before `networking.service`; the
   access point is the network's, not the computer's, so it comes up whatever
   the subject's boot hook does, and the station only with ifupdown, after
@@ -37,6 +39,8 @@ RUN_DIR = "/run/leakcert"  # a tmpfs: emptied at every boot, as KS_RUN_DIR promi
 UPLINK = "eth0"  # the wired uplink
 STATION = "wlan0"  # the Wi-Fi uplink: the station's radio
 ACCESS_POINT = "ap0"  # the access point's radio, in the namespace `AP_NETNS`
+SECOND_ACCESS_POINT = "ap1"  # a second access point's radio there, started by a roam
+SECOND_HOSTAPD_CONF = "/etc/hostapd/leakcert-second.conf"
 AP_NETNS = "ap"
 WIFI_ARG = "leakcert.uplink=wifi"  # on the kernel line: the guest's uplink is Wi-Fi
 SSID = "leakcert"
@@ -57,23 +61,27 @@ case " $(cat /proc/cmdline) " in
     exit 0
     ;;
 esac
-modprobe mac80211_hwsim radios=2
-# The access point: the first radio and eth0 in a namespace of their own, bridged,
-# with no address and no IPv6. On the wire it adds only the Layer 2 Update frame
-# mac80211 sends, with the station's MAC, for every station that associates.
+modprobe mac80211_hwsim radios=3
+# The access points: the first two radios and eth0 in a namespace of their own,
+# bridged, with no address and no IPv6. On the wire they add only the Layer 2
+# Update frame mac80211 sends, with the station's MAC, for every station that
+# associates.
 ip netns add {AP_NETNS}
 ip netns exec {AP_NETNS} sysctl -qw \\
     net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-iw phy "$(cat /sys/class/net/wlan0/phy80211/name)" set netns name {AP_NETNS}
+for radio in wlan0 wlan1; do
+    iw phy "$(cat /sys/class/net/$radio/phy80211/name)" set netns name {AP_NETNS}
+done
 ip link set {UPLINK} netns {AP_NETNS}
 ip -n {AP_NETNS} link set wlan0 name {ACCESS_POINT}
+ip -n {AP_NETNS} link set wlan1 name {SECOND_ACCESS_POINT}
 ip -n {AP_NETNS} link add br0 type bridge forward_delay 0 mcast_snooping 0
 ip -n {AP_NETNS} link set {UPLINK} master br0 up
 ip -n {AP_NETNS} link set br0 up
 ip netns exec {AP_NETNS} hostapd -B -t -f {HOSTAPD_LOG} -P /run/hostapd.pid \\
     /etc/hostapd/leakcert.conf
 # The station: the computer's only uplink.
-ip link set wlan1 name {STATION}
+ip link set wlan2 name {STATION}
 printf 'auto %s\\niface %s inet dhcp\\n    wpa-conf %s\\n' \\
     {STATION} {STATION} /etc/wpa_supplicant/leakcert.conf > {UPLINK_STANZA}
 """
@@ -109,6 +117,11 @@ wpa_key_mgmt=WPA-PSK
 rsn_pairwise=CCMP
 wpa_passphrase=leakcert-wifi
 """
+
+# The second access point: the same network's name and key, another radio (BSSID).
+SECOND_HOSTAPD_CONF_TEXT = HOSTAPD_CONF.replace(
+    f"interface={ACCESS_POINT}", f"interface={SECOND_ACCESS_POINT}"
+)
 
 WPA_SUPPLICANT_CONF = f"""\
 ctrl_interface=/run/wpa_supplicant
@@ -167,6 +180,7 @@ FILES: dict[str, str] = {
     "usr/local/sbin/leakcert-uplink": UPLINK_SCRIPT,
     "etc/systemd/system/leakcert-uplink.service": UPLINK_UNIT,
     "etc/hostapd/leakcert.conf": HOSTAPD_CONF,
+    SECOND_HOSTAPD_CONF.lstrip("/"): SECOND_HOSTAPD_CONF_TEXT,
     "etc/wpa_supplicant/leakcert.conf": WPA_SUPPLICANT_CONF,
     # Only what finds the root disk; the rest loads from it (a small, fast initrd).
     "etc/initramfs-tools/conf.d/leakcert.conf": "MODULES=list\n",

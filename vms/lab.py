@@ -19,8 +19,8 @@ already names both, so teardown, and the sweep of a lab whose owner died
 With `wifi=True` the guest boots with `leakcert.uplink=wifi` on its kernel
 line: its uplink is the Wi-Fi station `wlan0`, associated to an access point
 of its own bridged to the tap (`vms.guest_files`), and the lab's facts (the
-client's MAC, its settings, the sentinel) are the station's. Each uplink has
-its own warm snapshot.
+client's MAC, its settings, the sentinel) are the station's; what the lab does
+to the Wi-Fi is in `vms.lab_wifi`. Each uplink has its own warm snapshot.
 """
 
 from __future__ import annotations
@@ -38,18 +38,16 @@ from netns.lab import Lab
 from netns.stream import StreamSummary
 from netns.topology import LAN1, WIRE
 from netns.wait import Wake, until
-from vms import contract, guest_files, wifi
+from vms import contract, guest_files
 from vms.guest import QemuGuest
 from vms.image import KERNEL_ARGS, Image
+from vms.lab_wifi import GuestWifi
 
 # The guest's stream is slower than the netns client's: python under TCG on
 # shared cores cannot pace 1,200 packets a second, and a stream that starves
 # the guest's boot would change what it shows.
 GUEST_STREAM_RATE = 150.0
 WARM = "warm"  # the snapshot every case starts from: booted, idle, nothing of a subject
-# How long a station may take to associate again: a scan and a WPA2 handshake
-# under TCG on a loaded machine.
-REASSOCIATION_TIMEOUT = 60.0
 
 
 # Run by the guest's python3: {pid: argv} of the processes in the cgroups its
@@ -105,7 +103,7 @@ class GuestDhcp:
         self.start(timeout)
 
 
-class GuestLab(Lab):
+class GuestLab(GuestWifi, Lab):
     """A `netns.lab.Lab` whose client is a `QemuGuest`."""
 
     def __init__(
@@ -316,33 +314,6 @@ class GuestLab(Lab):
         result = self.client.run("python3 -c %s %s %s", script, self.uplink, frame, check=False)
         if not result.ok:
             raise IncompleteCapture(f"cannot send the sentinel frame: {result.stderr.strip()}")
-
-    # ------------------------------------------------------------- the network, from the guest
-
-    def drop_wifi(self) -> None:
-        """The access point drops the station (a deauthentication); back when the station
-        has associated again by itself (wpa_supplicant) and the access point lets it send."""
-        if not self.wifi:
-            raise LabError("the guest's uplink is not Wi-Fi")
-        # One command in the guest: the connections counted before the drop, waited for after.
-        self.client.run(
-            "n=$(grep -c %s %s); hostapd_cli -p %s -i %s deauthenticate %s | grep -qx OK"
-            ' && until [ "$(grep -c %s %s)" -gt "$n" ]; do sleep 0.05; done',
-            wifi.CONNECTED,
-            guest_files.HOSTAPD_LOG,
-            guest_files.HOSTAPD_CTRL,
-            guest_files.ACCESS_POINT,
-            self.client_mac(),
-            wifi.CONNECTED,
-            guest_files.HOSTAPD_LOG,
-            timeout=REASSOCIATION_TIMEOUT,
-        )
-
-    def association_events(self, since: float) -> list[tuple[float, str]]:
-        """The station's association events since `since` (epoch seconds), as the access
-        point logged them, at its times."""
-        log = self.client.get(guest_files.HOSTAPD_LOG).decode(errors="replace")
-        return wifi.association_events(log, since, self.client_mac())
 
     # ------------------------------------------------------------- the stream, a guest service
 

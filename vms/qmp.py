@@ -141,6 +141,16 @@ class Agent(Channel):
     def __init__(self, path: Path) -> None:
         super().__init__(path, "the guest agent")
 
+    def reboot(self) -> None:
+        """The guest's own orderly reboot: `guest-shutdown`, for which the agent runs
+        `shutdown -r +0` (systemd's reboot).
+
+        Sent, not awaited: the agent answers it only when it fails, and a command
+        run through `guest-exec` races the shutdown that stops the agent itself.
+        The machine's RESET event is the answer that counts.
+        """
+        self.send({"execute": "guest-shutdown", "arguments": {"mode": "reboot"}})
+
     def sync(self, timeout: float = 5.0) -> None:
         """Discard whatever a previous session left in the channel (QEMU's guest-sync)."""
         token = int.from_bytes(os.urandom(4), "big")

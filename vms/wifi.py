@@ -1,4 +1,4 @@
-"""The guest's Wi-Fi as the case's timeline shows it: the access point's log, read.
+"""The guest's Wi-Fi as the case's timeline shows it: the access points' log, read.
 
 hostapd runs with `-t -f` (`vms.guest_files`): every line of its log starts
 with the guest's clock, in epoch seconds, so the association events go on the
@@ -35,7 +35,10 @@ def association_events(log: str, since: float, station: str) -> list[tuple[float
         for pattern, meaning in _EVENTS:
             event = pattern.search(match["rest"])
             if event and event["mac"].lower() == station.lower():
-                text = f"Wi-Fi: the station {meaning} the access point (hostapd: {match['rest']})"
+                text = (
+                    f"Wi-Fi: the station {meaning} the access point {match['iface']}"
+                    f" (hostapd: {match['rest']})"
+                )
                 found.append((float(match["t"]), text))
                 break
     return found

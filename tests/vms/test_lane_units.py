@@ -32,14 +32,23 @@ from vms.lane import boot_window
 def test_the_guest_cases_are_suite_cases_and_a_power_cut() -> None:
     ids = [c.id for c in GUEST_CASES]
     assert set(AS_THEY_ARE + USERSPACE_TUNNEL) <= set(BY_ID)
-    assert sorted(ids[:-3]) == sorted(AS_THEY_ARE + USERSPACE_TUNNEL)
-    assert ids[-3:] == ["boot.before-connect", "boot.power-cut", "network.wifi-reconnect"]
+    assert sorted(ids[:-4]) == sorted(AS_THEY_ARE + USERSPACE_TUNNEL)
+    assert ids[-4:] == [
+        "boot.before-connect",
+        "boot.power-cut",
+        "network.wifi-reconnect",
+        "roam.access-point",
+    ]
     assert [c.id for c in GUEST_CASES if c.limitations.endswith(USERSPACE_LIMITATION)] == [
         c for c in ids if c in USERSPACE_TUNNEL
     ]
-    assert frozenset({"network.wifi-reconnect"}) == WIFI_CASES
-    # The guest's own trigger: the access point drops the station (not the suite's carrier).
+    assert frozenset({"network.wifi-reconnect", "roam.access-point"}) == WIFI_CASES
+    # The guest's own triggers: the access point drops the station (not the suite's
+    # carrier), or goes away for a second one (not the suite's wire moved under a carrier).
     assert GUEST_TRIGGERS["wifi_reconnect"].__module__ == "vms.cases"
+    assert GUEST_TRIGGERS["wifi_roam"].__module__ == "vms.cases"
+    roam = next(c for c in GUEST_CASES if c.id == "roam.access-point")
+    assert roam.catches == BY_ID["roam.other-network"].catches
     for case in GUEST_CASES:
         if case.id in BY_ID:  # the suite's case, with the guest's limitations
             suite = BY_ID[case.id]
@@ -148,7 +157,7 @@ def test_the_access_points_log_gives_the_stations_association_events_at_their_ti
     texts = [text for _, text in events]
     assert "is disconnected from" in texts[0] and "AP-STA-DISCONNECTED" in texts[0]
     assert "is deauthenticated by" in texts[1]
-    assert "associates with" in texts[2] and "(aid 1)" in texts[2]
+    assert "associates with the access point ap0" in texts[2] and "(aid 1)" in texts[2]
     assert "may send (WPA2 keys set) through" in texts[3]
     # Before the case began, and another station's: not this case's timeline.
     assert len(wifi.association_events(HOSTAPD_LOG, 0.0, "02:00:00:00:01:00")) == 6

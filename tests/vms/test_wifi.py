@@ -1,9 +1,11 @@
 """The guest's Wi-Fi is real 802.11: the station is associated, its lease and every frame
-it sends cross the air and the access point's bridge, and a drop is a disassociation
-and a reassociation that the access point logs."""
+it sends cross the air and the access point's bridge, a drop is a disassociation and a
+reassociation that the access point logs, and a roam is an association with a second
+access point, on another network."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import time
 from collections.abc import Iterator
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from netns.capture import read_wire
-from netns.topology import LAN1
+from netns.topology import LAN1, LAN2
 from vms import guest_files
 from vms.guest import MAC
 from vms.image import Image
@@ -32,11 +34,9 @@ def wifi_lab(image: Image, tmp_path: Path) -> Iterator[GuestLab]:
         yield lab
 
 
-def _bssid(lab: GuestLab) -> str:
+def _bssid(lab: GuestLab, access_point: str = guest_files.ACCESS_POINT) -> str:
     out = lab.client.run(
-        "ip netns exec %s cat /sys/class/net/%s/address",
-        guest_files.AP_NETNS,
-        guest_files.ACCESS_POINT,
+        "ip netns exec %s cat /sys/class/net/%s/address", guest_files.AP_NETNS, access_point
     )
     return out.stdout.strip()
 
@@ -88,3 +88,30 @@ def test_a_wifi_drop_is_a_disassociation_then_a_reassociation(wifi_lab: GuestLab
     link = guest.run("iw dev %s link", guest_files.STATION).stdout
     assert f"Connected to {_bssid(wifi_lab)}" in link
     guest.run("ping -c 1 -W 5 %s", LAN1.gateway4)
+
+
+def test_a_roam_is_an_association_with_a_second_access_point_on_another_network(
+    wifi_lab: GuestLab,
+) -> None:
+    guest = wifi_lab.client
+    first = _bssid(wifi_lab)
+    since = time.time()
+    wifi_lab.roam_wifi("lan2")
+    second = _bssid(wifi_lab, guest_files.SECOND_ACCESS_POINT)
+    assert second != first
+    assert f"Connected to {second}" in guest.run("iw dev %s link", guest_files.STATION).stdout
+    # The first access point is gone: the station found the second by itself.
+    status = guest.run(
+        "hostapd_cli -p %s -i %s status", guest_files.HOSTAPD_CTRL, guest_files.ACCESS_POINT
+    )
+    assert "state=DISABLED" in status.stdout
+    texts = [text for _, text in wifi_lab.association_events(since)]
+    gone = next(i for i, t in enumerate(texts) if "disconnected from the access point ap0" in t)
+    back = next(i for i, t in enumerate(texts) if "associates with the access point ap1" in t)
+    assert gone < back and "may send (WPA2 keys set) through the access point ap1" in texts[-1]
+    # Behind the second access point is the other LAN: its lease, its gateway.
+    (address,) = guest.interface(guest_files.STATION).addresses()
+    assert ipaddress.ip_address(address) in ipaddress.ip_network(LAN2.prefix4)
+    assert ("0.0.0.0/0", LAN2.gateway4) in guest.routes()
+    assert wifi_lab.lan == LAN2
+    guest.run("ping -c 1 -W 5 %s", LAN2.gateway4)
