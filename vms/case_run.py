@@ -86,7 +86,7 @@ class GuestCaseRun(CaseRun):
         self.event("link", f"lease on {lan}")
 
     def record_association(self) -> None:
-        """The access point's association events since the case began, on the timeline."""
+        """The access points' association events since the case began, on the timeline."""
         if not self.lab.wifi:
             return
         for at, text in self.lab.association_events(self.t0):

@@ -11,10 +11,10 @@ uplink), and three units of the lane's that the operating system itself runs at 
   station `wlan0`, the guest's only uplink, which ifupdown brings up with
   wpa_supplicant and dhclient as a Debian laptop without a desktop does. So
   every frame the guest sends crosses the air and an access point's bridge to
-  the tap the lab captures. It writes the uplink's
-  ifupdown stanza (`UPLINK_STANZA`) and runs before `networking.service`; the
-  access point is the network's, not the computer's, so it comes up whatever
-  the subject's boot hook does, and the station only with ifupdown, after
+  the tap the lab captures. It writes the uplink's ifupdown stanza
+  (`UPLINK_STANZA`) and runs before `networking.service`; the access points
+  are the network's, not the computer's, so the first comes up whatever the
+  subject's boot hook does, and the station only with ifupdown, after
   `network-pre.target` as every link of the computer.
 - `leakcert-subject-boot.service`: a subject's `boot` hook, run by systemd at
   every boot before `network-pre.target`, with every link down (the contract's
