@@ -307,7 +307,7 @@ def _subject_info(value: Any) -> SubjectInfo:
     digests = {}
     for key in ("folder_sha256", "sha256"):
         # `sha256` is newer: a results file from before it has none.
-        digest = _str(info.get(key, ""), f"run.subjects[].{key}")
+        digest = _str(info.get(key), f"run.subjects[].{key}")
         if digest and not re.fullmatch(r"[0-9a-f]{64}", digest):
             raise ResultsError(f"'run.subjects[].{key}' is not a SHA-256 in hex")
         digests[key] = digest

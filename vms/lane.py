@@ -3,8 +3,8 @@
     capture starts on the tap -> power-on (warm snapshot; wired or Wi-Fi)
     -> the subject is installed -> connect hook -> the stream, a service of
     the guest's, starts -> is the tunnel usable? -> trigger (a real reboot, a
-    power cut, Wi-Fi lost), with probes -> settle window -> the access point's
-    association events onto the timeline -> stream stops -> capture proven
+    power cut, Wi-Fi lost, a Wi-Fi roam), with probes -> settle window -> the
+    access points' association events onto the timeline -> stream stops -> capture proven
     complete -> conformance.judge.judge -> the suite's result, with the
     platform named
 
