@@ -18,7 +18,7 @@ from pathlib import Path
 
 from netns.errors import LabError
 from netns.host import Host
-from netns.netns_socket import socket_in
+from netns.namespaces import socket_in
 from netns.procs import Daemon
 from netns.wait import until
 

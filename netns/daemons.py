@@ -5,14 +5,13 @@ The servers a lab needs all at once are started first and awaited together
 configures, are awaited here.
 
 dnsmasq serves DHCP, router advertisements and DNS; wireguard-go is the VPN
-server; coturn answers STUN; chronyd answers NTP; Python's http.server is the
-web host. Each daemon runs in the foreground so that the lab owns and reaps it.
+server; coturn answers STUN; chronyd answers NTP; lighttpd is the web host. Each daemon runs in the
+foreground so that the lab owns and reaps it.
 """
 
 from __future__ import annotations
 
 import shutil
-import sys
 from ipaddress import ip_network
 from pathlib import Path
 
@@ -31,6 +30,7 @@ REQUIRED_TOOLS = {
     "wg": "wireguard-tools",
     "turnserver": "coturn",
     "chronyd": "chrony",
+    "lighttpd": "lighttpd",
     "sysctl": "procps",
     # The subject's sandbox (netns.sandbox).
     "bwrap": "bubblewrap",
@@ -208,21 +208,20 @@ def start_ntp(host: Host, workdir: Path, addresses: list[str]) -> Daemon:
 
 
 def start_web(host: Host, workdir: Path) -> Daemon:
-    """An HTTP server on every address of the web host (v4 and v6)."""
+    """lighttpd serving one page on every address of the web host (v4 and v6)."""
     root = workdir / "www"
     root.mkdir(exist_ok=True)
     (root / "index.html").write_text("leakcert web host\n")
-    argv = [
-        sys.executable,
-        "-u",
-        "-m",
-        "http.server",
-        "--bind",
-        "::",
-        "--directory",
-        str(root),
-        "80",
-    ]
-    daemon = host.spawn("web", argv)
-    daemon.ready_when = ("Serving HTTP",)
+    conf = workdir / "lighttpd.conf"
+    # No server.errorlog: lighttpd logs to stderr, which is the daemon's log.
+    conf.write_text(
+        f'server.document-root = "{root}"\n'
+        "server.port = 80\n"
+        'server.bind = "0.0.0.0"\n'
+        '$SERVER["socket"] == "[::]:80" { }\n'
+        'index-file.names = ( "index.html" )\n'
+    )
+    daemon = host.spawn("web", ["lighttpd", "-D", "-f", str(conf)])
+    # Logged once its sockets are bound, before it serves.
+    daemon.ready_when = ("server started",)
     return daemon

@@ -44,6 +44,11 @@ class DhcpClient:
 
     def start(self, timeout: float = 15.0) -> None:
         """Ask for a lease (INIT-REBOOT when one is known) and wait until bound."""
+        self.ask()
+        self.wait_bound(timeout)
+
+    def ask(self) -> None:
+        """Start asking for a lease; `wait_bound` awaits it."""
         self.stop()
         self.daemon = self.host.spawn(
             "dhclient",
@@ -62,6 +67,11 @@ class DhcpClient:
             ],
             cgroup=self.cgroup,
         )
+
+    def wait_bound(self, timeout: float = 15.0) -> None:
+        """Wait until the lease asked for is bound (its addresses and routes are set)."""
+        if self.daemon is None:
+            raise LabError("no lease was asked for")
         self.daemon.wait_for_log(r"bound to [0-9.]+", timeout=timeout)
 
     def renew(self, timeout: float = 15.0) -> None:

@@ -17,7 +17,7 @@ from pyroute2.netlink import NETLINK_ROUTE
 from netns import facts
 from netns.errors import LabError
 from netns.facts import Interface
-from netns.netns_socket import socket_in
+from netns.namespaces import socket_in, write_sysctls
 from netns.procs import Cgroup, Daemon, reap_orphans
 
 
@@ -136,8 +136,10 @@ class Host:
 
     def sysctl(self, settings: Mapping[str, object]) -> None:
         """Set sysctls (`{"net.ipv4.ip_forward": 1}`) in this namespace."""
-        pairs = [f"{key}={value}" for key, value in settings.items()]
-        self.run("sysctl -q -w " + " ".join(shlex.quote(p) for p in pairs))
+        started = time.time()
+        write_sysctls(self.namespace, settings)
+        pairs = " ".join(shlex.quote(f"{key}={value}") for key, value in settings.items())
+        self.transcript.append(Step(started, self.role, f"sysctl -w {pairs}", 0))
 
     def interface(self, name: str) -> Interface:
         """One of this host's interfaces, as its kernel sees it (`netns.facts`)."""

@@ -190,12 +190,14 @@ class Lab(LabWiring, LabFacts, LabFaults, LabContainers, LabAttacks, LabLan):
         # at the end: their start-ups overlap the wiring and each other.
         self._wire_net()
         starting = self._start_net_services()
-        self._wire_vpn()
         self._wire_router()
         self._wire_client()
         self._prepare_client()
         self._wire_guest()
         self._dnsmasq[self.lan.name] = self._start_first_lan()
+        # The client's lease is asked for while the VPN server is wired and started.
+        self._ask_lease()
+        self._wire_vpn()
         starting += self._start_vpn()
         for daemon in (*starting, self._dnsmasq[self.lan.name]):
             daemon.ready()
@@ -207,11 +209,19 @@ class Lab(LabWiring, LabFacts, LabFaults, LabContainers, LabAttacks, LabLan):
         install_client_config(registry.ETC_NETNS / self.client.namespace)
         sysctls.pin(self.client, [UPLINK])
 
-    def _start_client(self) -> None:
-        """The netns client's DHCP client, and its boot if asked."""
+    def _ask_lease(self) -> None:
+        """The netns client's DHCP client; if the client boots with the lab, its links come
+        up and it asks for its lease (`_start_client` awaits it)."""
         self.dhcp = DhcpClient(self.client, UPLINK, self.workdir / "run", self.client.cgroup)
         if self.boot_client:
-            self.client_boot()
+            self._dnsmasq[self.lan.name].ready()
+            self._client_links_up()
+            self.dhcp.ask()
+
+    def _start_client(self) -> None:
+        """The netns client booted with the lab: its lease bound (and its IPv6, if any)."""
+        if self.boot_client:
+            self._client_bound()
 
     # ------------------------------------------------------------- teardown
 
@@ -362,11 +372,18 @@ class Lab(LabWiring, LabFacts, LabFaults, LabContainers, LabAttacks, LabLan):
 
     def client_boot(self) -> None:
         """The client's links come up and it asks DHCP for an address, as at boot."""
+        self._client_links_up()
+        self.dhcp.ask()
+        self._client_bound()
+
+    def _client_links_up(self) -> None:
         uplink = self.client.interface(UPLINK)
         with NetlinkWakeup(self.client.namespace) as wake, self.client.iproute() as ipr:
             for name in ("lo", UPLINK):
                 ipr.link("set", index=ipr.link_lookup(ifname=name)[0], state="up")
             until("the client's link to come up", lambda: uplink.operstate == "UP", wake=wake)
-        self.dhcp.start()
+
+    def _client_bound(self) -> None:
+        self.dhcp.wait_bound()
         if self.ipv6:
             self.wait_client_ipv6(required=False)

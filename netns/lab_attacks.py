@@ -20,9 +20,7 @@ import signal
 import sys
 from pathlib import Path
 
-from pyroute2 import netns as pyroute2_netns
-
-from netns import home, topology
+from netns import home, namespaces, topology
 from netns.errors import LabError
 from netns.host import Host
 from netns.procs import Daemon
@@ -176,7 +174,7 @@ class LabAttacks:
         namespace = self.names.namespace("guest")
         (ETC_NETNS / namespace).mkdir(parents=True, exist_ok=True)
         (ETC_NETNS / namespace / "resolv.conf").write_text("")
-        pyroute2_netns.create(namespace)
+        namespaces.create(namespace)
         guest = Host("guest", namespace, self._cgroup.child("guest"), self.logdir, self.transcript)
         self.hosts["guest"] = guest
         client = self.client

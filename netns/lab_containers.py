@@ -8,9 +8,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from pyroute2 import netns as pyroute2_netns
-
-from netns import docker_engine
+from netns import docker_engine, namespaces
 from netns.container_client import ContainerClient, ContainerSpec
 from netns.errors import LabError
 from netns.registry import ETC_NETNS
@@ -25,7 +23,7 @@ class LabContainers:
 
     def _create_namespace(self, role: str, namespace: str) -> None:
         if role != "client" or self.client_container is None:
-            pyroute2_netns.create(namespace)
+            namespaces.create(namespace)
             return
         prefix = f"leakcert-{self.lab_id}"
         names = [f"{prefix}-{role}" for role in ("app", "vpn", "holder")]

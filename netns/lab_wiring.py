@@ -68,7 +68,9 @@ class LabWiring:
         self._sysctl_all(self.vpn, forwarding=True)
         self._attach_to_backbone(self.vpn, "p-vpn", topology.VPN_WAN4, topology.VPN_WAN6)
         # The other server is the same one on another address, as load balancers do.
-        self.vpn.run("ip addr add %s/24 dev %s", topology.OTHER_ENDPOINT, WAN)
+        with self.vpn.iproute() as ipr:
+            wan = ipr.link_lookup(ifname=WAN)[0]
+            ipr.addr("add", index=wan, address=topology.OTHER_ENDPOINT, prefixlen=24)
         self.vpn.run(
             "nft -f -",
             input="table ip other {\n chain prerouting {\n"

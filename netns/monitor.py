@@ -24,7 +24,7 @@ from pyroute2.netlink.rtnl import (
 from pyroute2.netlink.rtnl.marshal import MarshalRtnl
 
 from netns.facts import IFF_LOWER_UP
-from netns.netns_socket import socket_in
+from netns.namespaces import socket_in
 
 _NETLINK_ROUTE = 0
 _IFF_UP = 0x1

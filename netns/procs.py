@@ -10,14 +10,18 @@ some machines never reaps them.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import re
 import select
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
+
+from inotify_simple import INotify, flags
 
 from netns.errors import LabError
 from netns.wait import until
@@ -177,6 +181,61 @@ class Cgroup:
         self.path.rmdir()
 
 
+# One inotify instance per thread, never closed: closing one that has had a
+# watch waits for the kernel's grace period (8 to 24 ms here), removing a watch
+# does not. Per thread, so that one waiter never reads another's events.
+_THREAD_INOTIFY = threading.local()
+
+
+class LogWake:
+    """Readable when a process writes to its log or exits: a `wait.until` wake.
+
+    inotify says when the file is written; a pidfd says when the process has
+    ended without writing (a crash that prints nothing).
+    """
+
+    def __init__(self, log: Path, pid: int) -> None:
+        if not hasattr(_THREAD_INOTIFY, "instance"):
+            _THREAD_INOTIFY.instance = INotify()
+        self._inotify: INotify = _THREAD_INOTIFY.instance
+        self._epoll = select.epoll()
+        self._watch: int | None = None
+        self._pidfd: int | None = None
+        try:
+            self._watch = self._inotify.add_watch(log, flags.MODIFY | flags.CLOSE_WRITE)
+            self._epoll.register(self._inotify.fileno(), select.EPOLLIN)
+            self._pidfd = os.pidfd_open(pid)
+            self._epoll.register(self._pidfd, select.EPOLLIN)
+        except ProcessLookupError:
+            pass  # already reaped: the state's own check sees that it exited
+        except BaseException:
+            self.close()
+            raise
+
+    def fileno(self) -> int:
+        return self._epoll.fileno()
+
+    def drain(self) -> None:
+        self._inotify.read(timeout=0)
+
+    def close(self) -> None:
+        self._epoll.close()
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+        if self._watch is not None:
+            # A removed log took its watch with it.
+            with contextlib.suppress(OSError):
+                self._inotify.rm_watch(self._watch)
+            # What the file said meanwhile, and the watch's end: not the next waiter's news.
+            self._inotify.read(timeout=0)
+
+    def __enter__(self) -> LogWake:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 _LIVE_POPENS: set[subprocess.Popen] = set()
 
 
@@ -249,7 +308,8 @@ class Daemon:
                 raise LabError(f"{self.name} exited ({self.popen.returncode}): {_last_line(text)}")
             return found
 
-        return until(f"{pattern!r} in the log of {self.name}", matched, timeout)
+        with LogWake(self.log, self.popen.pid) as wake:
+            return until(f"{pattern!r} in the log of {self.name}", matched, timeout, wake=wake)
 
     def ready(self, timeout: float = 10.0) -> Daemon:
         """Wait for each of `ready_when` in its log. Started daemons get ready side by side:

@@ -140,6 +140,9 @@ class GuestLab(GuestWifi, Lab):
     def _prepare_client(self) -> None:
         """Nothing: the guest's OS sets its own DHCP and kernel (the namespace stays empty)."""
 
+    def _ask_lease(self) -> None:
+        """Nothing: the guest asks for its own lease once it runs (`_start_client`)."""
+
     def _start_client(self) -> None:
         self.vm = QemuGuest(
             self.image,
