@@ -129,6 +129,7 @@ def run_case(
             guest=case.guest,
         ) as lab:
             run = CaseRun(lab, subject, case, hook_timeout, phases)
+            lab.prepare_stream()
             lab.start_capture(pcap)
             monitor = LinkMonitor(lab.client.namespace, (lab.tunnel.interface,)).start()
             run.t0 = time.time()

@@ -12,14 +12,16 @@ from __future__ import annotations
 import os
 import re
 import socket
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from netns.errors import LabError
 from netns.host import Host
 from netns.namespaces import socket_in
-from netns.procs import Daemon
+from netns.procs import Daemon, WriteWake
 from netns.wait import until
 
 # IEEE 802 "local experimental" EtherType: never a real protocol on the wire.
@@ -97,7 +99,9 @@ class Capture:
             return False
 
         try:
-            until(f"the sentinel frame in the capture of {self.ifname}", arrived, timeout)
+            what = f"the sentinel frame in the capture of {self.ifname}"
+            with WriteWake(self.pcap, daemon.pid) as wake:
+                until(what, arrived, timeout, wake=wake)
         except LabError:
             self.daemon.stop()
             raise IncompleteCapture(
@@ -208,8 +212,17 @@ def read_frames(pcap: Path) -> list:
         return [frame for frame in reader if not is_sentinel(bytes(frame))]
 
 
-def packet_socket(namespace: str, ifname: str) -> socket.socket:
-    """A raw packet socket bound to `ifname` inside `namespace`."""
-    sock = socket_in(namespace, socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
-    sock.bind((ifname, 0))
-    return sock
+@contextmanager
+def packet_socket(namespace: str, ifname: str) -> Iterator[socket.socket]:
+    """A raw packet socket that sends on `ifname` inside `namespace`, for a with block.
+
+    Protocol 0: it receives nothing, so no receive hook is registered and the
+    bind does not wait for the kernel's grace period (synchronize_net, 8 to 20
+    ms here). Its close always does, so it is closed off the caller's path.
+    """
+    sock = socket_in(namespace, socket.AF_PACKET, socket.SOCK_RAW, 0)
+    try:
+        sock.bind((ifname, 0))
+        yield sock
+    finally:
+        threading.Thread(target=sock.close, name="close a packet socket", daemon=True).start()

@@ -103,6 +103,7 @@ class Lab(LabWiring, LabFacts, LabFaults, LabContainers, LabAttacks, LabLan):
         self._dnsmasq: dict[str, Daemon] = {}
         self._capture: Capture | None = None
         self._stream: Daemon | None = None
+        self._stream_sending = False
         self.dhcp: DhcpClient | None = None
         self.tunnel: Tunnel | None = None
         self.tunnel_dir = self.workdir / "tunnel"
@@ -229,7 +230,7 @@ class Lab(LabWiring, LabFacts, LabFaults, LabContainers, LabAttacks, LabLan):
         """Remove everything this lab created; safe to call twice, and after a failed build."""
         if self._stream is not None:
             self._stream.stop()
-            self._stream = None
+            self._stream, self._stream_sending = None, False
         self._end_guest_stream()
         self.stop_attacks()
         if self._capture is not None:
@@ -288,14 +289,11 @@ class Lab(LabWiring, LabFacts, LabFaults, LabContainers, LabAttacks, LabLan):
             *(lan.gateway6 for lan in LANS.values()),
         )
 
-    def start_stream(self, rate: float = STREAM_RATE) -> None:
-        """The client's applications send `netns.stream` from now until stop_stream().
-
-        Its processes are the lab's, not the subject's: a crash, a freeze or the
-        client's reboot never stops it.
-        """
+    def prepare_stream(self, rate: float = STREAM_RATE) -> None:
+        """Start the stream's process ahead, sending nothing until `start_stream()`: its
+        interpreter starts while the client boots and connects, not after."""
         if self._stream is not None:
-            raise LabError("a stream is already running")
+            raise LabError("a stream is already prepared or running")
         self._stream_rate = rate
         self._stream = self.client.spawn(
             "stream",
@@ -305,6 +303,7 @@ class Lab(LabWiring, LabFacts, LabFaults, LabContainers, LabAttacks, LabLan):
                 sys.executable,
                 "-m",
                 "netns.stream",
+                "--wait",
                 # The client's resolv.conf itself: the one a new application reads.
                 "--resolv-conf",
                 str(registry.ETC_NETNS / self.client.namespace / "resolv.conf"),
@@ -313,14 +312,29 @@ class Lab(LabWiring, LabFacts, LabFaults, LabContainers, LabAttacks, LabLan):
             ],
             cgroup=self._cgroup.child("stream"),
         )
-        self._stream.wait_for_log(r"stream ready")
+
+    def start_stream(self, rate: float = STREAM_RATE) -> None:
+        """The client's applications send `netns.stream` from now until stop_stream().
+
+        Its processes are the lab's, not the subject's: a crash, a freeze or the
+        client's reboot never stops it.
+        """
+        if self._stream is None:
+            self.prepare_stream(rate)
+        if self._stream_rate != rate or self._stream_sending:
+            raise LabError("a stream is already running, or prepared at another rate")
+        stream = self._stream
+        ready = stream.wait_for_log(r"stream ready")
+        stream.signal(signal.SIGUSR1)
+        stream.wait_for_log(r"stream sending", start=stream.log_start + ready.end())
+        self._stream_sending = True
         self._start_guest_stream(rate)
 
     def stop_stream(self) -> StreamSummary:
         """Stop the stream and say what it sent."""
-        stream, self._stream = self._stream, None
-        if stream is None:
+        if self._stream is None or not self._stream_sending:
             raise LabError("no stream is running")
+        stream, self._stream, self._stream_sending = self._stream, None, False
         self._stop_guest_stream()
         stream.signal(signal.SIGTERM)
         code = stream.wait(timeout=10)

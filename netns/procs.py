@@ -187,14 +187,15 @@ class Cgroup:
 _THREAD_INOTIFY = threading.local()
 
 
-class LogWake:
-    """Readable when a process writes to its log or exits: a `wait.until` wake.
+class WriteWake:
+    """Readable when a process writes to a file (its log, a capture) or exits: a
+    `wait.until` wake.
 
     inotify says when the file is written; a pidfd says when the process has
     ended without writing (a crash that prints nothing).
     """
 
-    def __init__(self, log: Path, pid: int) -> None:
+    def __init__(self, path: Path, pid: int) -> None:
         if not hasattr(_THREAD_INOTIFY, "instance"):
             _THREAD_INOTIFY.instance = INotify()
         self._inotify: INotify = _THREAD_INOTIFY.instance
@@ -202,7 +203,7 @@ class LogWake:
         self._watch: int | None = None
         self._pidfd: int | None = None
         try:
-            self._watch = self._inotify.add_watch(log, flags.MODIFY | flags.CLOSE_WRITE)
+            self._watch = self._inotify.add_watch(path, flags.MODIFY | flags.CLOSE_WRITE)
             self._epoll.register(self._inotify.fileno(), select.EPOLLIN)
             self._pidfd = os.pidfd_open(pid)
             self._epoll.register(self._pidfd, select.EPOLLIN)
@@ -223,13 +224,13 @@ class LogWake:
         if self._pidfd is not None:
             os.close(self._pidfd)
         if self._watch is not None:
-            # A removed log took its watch with it.
+            # A removed file took its watch with it.
             with contextlib.suppress(OSError):
                 self._inotify.rm_watch(self._watch)
             # What the file said meanwhile, and the watch's end: not the next waiter's news.
             self._inotify.read(timeout=0)
 
-    def __enter__(self) -> LogWake:
+    def __enter__(self) -> WriteWake:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -308,7 +309,7 @@ class Daemon:
                 raise LabError(f"{self.name} exited ({self.popen.returncode}): {_last_line(text)}")
             return found
 
-        with LogWake(self.log, self.popen.pid) as wake:
+        with WriteWake(self.log, self.popen.pid) as wake:
             return until(f"{pattern!r} in the log of {self.name}", matched, timeout, wake=wake)
 
     def ready(self, timeout: float = 10.0) -> Daemon:

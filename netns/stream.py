@@ -8,7 +8,7 @@ the tunnel's, and to hosts on the LAN. Every packet carries a magic, its
 sequence number and its send time, so that a leaked one is matched to the
 moment it was sent.
 
-    python3 -m netns.stream [--resolv-conf PATH] RATE DESTINATION...   (until SIGTERM)
+    python3 -m netns.stream [--wait] [--resolv-conf PATH] RATE DESTINATION...   (until SIGTERM)
 
 Applications also resolve names all the time: with `--resolv-conf`, every
 few rounds the stream asks each resolver that file names (re-read each time,
@@ -19,6 +19,10 @@ line: how many packets it sent and how many the kernel refused (a firewall
 that drops a packet makes send() fail with EPERM: that is the point).
 Raw sockets are used so that the TCP SYNs carry the payload and no
 connection state is left behind.
+
+With `--wait` it is started ahead (its interpreter's start-up is not on the
+case's path): once ready it sends nothing until SIGUSR1, then prints
+`stream sending` and begins.
 """
 
 from __future__ import annotations
@@ -224,8 +228,11 @@ class _Resolver:
         return numbered, sent, refused
 
 
-def run(rate: float, destinations: list[str], resolv_conf: Path | None = None) -> dict[str, int]:
-    """Send `rate` packets a second in all, round after round, until SIGTERM."""
+def run(
+    rate: float, destinations: list[str], resolv_conf: Path | None = None, wait: bool = False
+) -> dict[str, int]:
+    """Send `rate` packets a second in all, round after round, until SIGTERM (with
+    `wait`, from SIGUSR1 on)."""
     senders = [_Sender(address, 40000 + i) for i, address in enumerate(destinations)]
     resolver = _Resolver(resolv_conf) if resolv_conf else None
     per_round = 3 * len(senders)
@@ -237,7 +244,16 @@ def run(rate: float, destinations: list[str], resolv_conf: Path | None = None) -
         stopping = True
 
     signal.signal(signal.SIGTERM, stop)
-    print("stream ready", flush=True)
+    if wait:
+        # Blocked first, so a signal sent as soon as `ready` is read is not lost.
+        held = {signal.SIGUSR1, signal.SIGTERM}
+        signal.pthread_sigmask(signal.SIG_BLOCK, held)
+        print("stream ready", flush=True)
+        stopping = signal.sigwait(held) == signal.SIGTERM
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+        print("stream sending", flush=True)
+    else:
+        print("stream ready", flush=True)
     seq = sent = refused = rounds = 0
     started = next_round = time.monotonic()
     while not stopping:
@@ -260,11 +276,14 @@ def run(rate: float, destinations: list[str], resolv_conf: Path | None = None) -
     return {"packets": seq, "sent": sent, "refused": refused, "seconds": seconds}
 
 
-USAGE = "usage: python3 -m netns.stream [--resolv-conf PATH] RATE DESTINATION..."
+USAGE = "usage: python3 -m netns.stream [--wait] [--resolv-conf PATH] RATE DESTINATION..."
 
 
 def main(argv: list[str]) -> int:
     resolv_conf = None
+    wait = argv[:1] == ["--wait"]
+    if wait:
+        argv = argv[1:]
     if argv[:1] == ["--resolv-conf"] and len(argv) >= 2:
         resolv_conf, argv = Path(argv[1]), argv[2:]
     try:
@@ -276,7 +295,7 @@ def main(argv: list[str]) -> int:
     if rate <= 0 or not destinations:
         print(USAGE, file=sys.stderr)
         return 2
-    print(json.dumps(run(rate, destinations, resolv_conf)), flush=True)
+    print(json.dumps(run(rate, destinations, resolv_conf, wait)), flush=True)
     return 0
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from netns.errors import LabError
-from netns.procs import Cgroup, Daemon, LogWake, cgroup2_root
+from netns.procs import Cgroup, Daemon, WriteWake, cgroup2_root
 
 pytestmark = pytest.mark.root
 
@@ -22,7 +22,7 @@ def cgroup(tmp_path: Path):
     group.remove()
 
 
-def readable(wake: LogWake, timeout: float) -> bool:
+def readable(wake: WriteWake, timeout: float) -> bool:
     return bool(select.select([wake], [], [], timeout)[0])
 
 
@@ -30,7 +30,7 @@ def test_the_wake_says_when_the_log_is_written(tmp_path: Path) -> None:
     log = tmp_path / "log"
     log.write_text("")
     with subprocess.Popen(["sleep", "30"]) as process:
-        with LogWake(log, process.pid) as wake:
+        with WriteWake(log, process.pid) as wake:
             assert not readable(wake, 0)
             with log.open("a") as out:
                 out.write("serving\n")
@@ -43,7 +43,7 @@ def test_the_wake_says_when_the_log_is_written(tmp_path: Path) -> None:
 def test_the_wake_says_when_the_process_ends(tmp_path: Path) -> None:
     log = tmp_path / "log"
     log.write_text("")
-    with subprocess.Popen(["sleep", "30"]) as process, LogWake(log, process.pid) as wake:
+    with subprocess.Popen(["sleep", "30"]) as process, WriteWake(log, process.pid) as wake:
         assert not readable(wake, 0)
         process.kill()
         assert readable(wake, 10)
@@ -53,9 +53,9 @@ def test_a_wake_leaves_no_news_for_the_next_one(tmp_path: Path) -> None:
     log = tmp_path / "log"
     log.write_text("")
     with subprocess.Popen(["sleep", "30"]) as process:
-        with LogWake(log, process.pid):
+        with WriteWake(log, process.pid):
             log.write_text("old news\n")
-        with LogWake(log, process.pid) as wake:
+        with WriteWake(log, process.pid) as wake:
             assert not readable(wake, 0)
         process.kill()
 

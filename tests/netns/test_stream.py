@@ -7,6 +7,7 @@ import time
 import pytest
 
 from netns.capture import read_wire
+from netns.errors import LabError
 from netns.lab import Lab
 from netns.stream import DNS_NAME, PAYLOAD_SIZE, main, mark, payload
 
@@ -62,3 +63,32 @@ def test_the_stream_outlives_the_subject_and_a_reboot(lab: Lab, tmp_path) -> Non
     summary = lab.stop_stream()  # fails if the stream had died
     lab.stop_capture()
     assert summary.packets > 0
+
+
+def test_a_prepared_stream_sends_nothing_until_it_is_started(lab: Lab, tmp_path) -> None:
+    pcap = tmp_path / "w.pcap"
+    lab.start_capture(pcap)
+    lab.prepare_stream()
+    lab.client.run("ping -c 20 -i 0.01 %s", lab.lan.gateway4)  # the client is busy meanwhile
+    started = time.time()
+    lab.start_stream()
+    lab.client.run("ping -c 20 -i 0.01 %s", lab.lan.gateway4)
+    summary = lab.stop_stream()
+    facts = lab.wire_facts()
+    lab.stop_capture()
+    client = bytes.fromhex(facts.client_mac.replace(":", ""))
+    sent = [
+        found.sent
+        for frame in read_wire(pcap)
+        if frame.data[6:12] == client and (found := mark(frame.data)) is not None
+    ]
+    assert sent and len(sent) == summary.sent
+    assert min(sent) >= started
+
+
+def test_a_prepared_stream_that_never_started_is_stopped_with_the_lab(tmp_path) -> None:
+    with Lab(tmp_path) as lab:
+        lab.prepare_stream()
+        with pytest.raises(LabError, match="no stream is running"):
+            lab.stop_stream()
+    # The lab's teardown stopped it (the session's own check finds no lab left).
