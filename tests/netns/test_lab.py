@@ -47,6 +47,9 @@ def test_client_is_configured_by_dhcp(lab: Lab) -> None:
 def test_internet_hosts_answer_without_tunnel(lab: Lab) -> None:
     web = lab.client.run("curl -sf -m 5 http://%s/", topology.WEB.address4).stdout
     assert "leakcert web host" in web
+    # The web host serves IPv6 too (what the tunnel carries); asked from its own host here.
+    web6 = lab.net.run("curl -gsf -m 5 http://[%s]/", topology.WEB.address6).stdout
+    assert "leakcert web host" in web6
     dns = lab.client.run("getent ahostsv4 %s", topology.WEB_NAME).stdout
     assert topology.WEB.address4 in dns
     direct = lab.client.run("dig +short @%s %s", topology.RESOLVER.address4, topology.WEB_NAME)
@@ -63,6 +66,9 @@ def test_tunnel_carries_traffic_to_net_and_back(lab: Lab) -> None:
     tunnel_up(lab)
     web = lab.client.run("curl -sf -m 5 http://%s/", topology.WEB.address4).stdout
     assert "leakcert web host" in web
+    # The web host serves IPv6 too (what the tunnel carries); asked from its own host here.
+    web6 = lab.net.run("curl -gsf -m 5 http://[%s]/", topology.WEB.address6).stdout
+    assert "leakcert web host" in web6
     web6 = lab.client.run("curl -sf -m 5 http://[%s]/", topology.WEB.address6).stdout
     assert "leakcert web host" in web6
     assert stun_mapped_address(lab) == topology.CLIENT_TUNNEL4
