@@ -295,23 +295,11 @@ class Lab(LabWiring, LabFacts, LabFaults, LabContainers, LabAttacks, LabLan):
         if self._stream is not None:
             raise LabError("a stream is already prepared or running")
         self._stream_rate = rate
-        self._stream = self.client.spawn(
-            "stream",
-            [
-                "env",
-                f"PYTHONPATH={home.HOME}",
-                sys.executable,
-                "-m",
-                "netns.stream",
-                "--wait",
-                # The client's resolv.conf itself: the one a new application reads.
-                "--resolv-conf",
-                str(registry.ETC_NETNS / self.client.namespace / "resolv.conf"),
-                str(rate),
-                *self.stream_destinations(),
-            ],
-            cgroup=self._cgroup.child("stream"),
-        )
+        argv = ["env", f"PYTHONPATH={home.HOME}", sys.executable, "-m", "netns.stream", "--wait"]
+        # The client's resolv.conf itself: the one a new application reads.
+        argv += ["--resolv-conf", str(registry.ETC_NETNS / self.client.namespace / "resolv.conf")]
+        argv += [str(rate), *self.stream_destinations()]
+        self._stream = self.client.spawn("stream", argv, cgroup=self._cgroup.child("stream"))
 
     def start_stream(self, rate: float = STREAM_RATE) -> None:
         """The client's applications send `netns.stream` from now until stop_stream().

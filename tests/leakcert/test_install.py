@@ -29,13 +29,17 @@ CASE = "connected.nothing-else"  # `none` leaks here: a short case that tells ap
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    # Built from a copy: setuptools builds in the source tree, and each xdist
+    # worker builds its own wheel at the same time.
+    source = out / "source"
+    leftovers = (".tox", ".git", "build", "results", "__pycache__", "*.egg-info")
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(*leftovers))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(source)],
         check=True,
         capture_output=True,
         timeout=300,
     )
-    shutil.rmtree(REPO / "build", ignore_errors=True)  # setuptools' leftovers in the checkout
     return next(out.glob("leakcert-*.whl"))
 
 
