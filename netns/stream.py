@@ -251,7 +251,8 @@ def run(
         print("stream ready", flush=True)
         stopping = signal.sigwait(held) == signal.SIGTERM
         signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
-        print("stream sending", flush=True)
+        if not stopping:
+            print("stream sending", flush=True)
     else:
         print("stream ready", flush=True)
     seq = sent = refused = rounds = 0
