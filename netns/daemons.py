@@ -5,8 +5,8 @@ The servers a lab needs all at once are started first and awaited together
 configures, are awaited here.
 
 dnsmasq serves DHCP, router advertisements and DNS; wireguard-go is the VPN
-server; coturn answers STUN; chronyd answers NTP; lighttpd is the web host. Each daemon runs in the
-foreground so that the lab owns and reaps it.
+server; coturn answers STUN; chronyd answers NTP; lighttpd is the web host.
+Each daemon runs in the foreground so that the lab owns and reaps it.
 """
 
 from __future__ import annotations

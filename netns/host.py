@@ -139,7 +139,8 @@ class Host:
         started = time.time()
         write_sysctls(self.namespace, settings)
         pairs = " ".join(shlex.quote(f"{key}={value}") for key, value in settings.items())
-        self.transcript.append(Step(started, self.role, f"sysctl -w {pairs}", 0))
+        # No program runs: the step says what was written, and where.
+        self.transcript.append(Step(started, self.role, f"write /proc/sys/net: {pairs}", 0))
 
     def interface(self, name: str) -> Interface:
         """One of this host's interfaces, as its kernel sees it (`netns.facts`)."""

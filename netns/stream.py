@@ -244,17 +244,16 @@ def run(
         stopping = True
 
     signal.signal(signal.SIGTERM, stop)
+    held = {signal.SIGUSR1, signal.SIGTERM}
     if wait:
-        # Blocked first, so a signal sent as soon as `ready` is read is not lost.
-        held = {signal.SIGUSR1, signal.SIGTERM}
+        # Blocked before `ready`, so a signal sent as soon as it is read is not lost.
         signal.pthread_sigmask(signal.SIG_BLOCK, held)
-        print("stream ready", flush=True)
+    print("stream ready", flush=True)
+    if wait:
         stopping = signal.sigwait(held) == signal.SIGTERM
         signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
         if not stopping:
             print("stream sending", flush=True)
-    else:
-        print("stream ready", flush=True)
     seq = sent = refused = rounds = 0
     started = next_round = time.monotonic()
     while not stopping:
