@@ -106,13 +106,13 @@ def main() -> None:
         floors = [floor() for _ in range(args.labs)]
         print(
             f"lab build (client leased, VPN server up), median of {args.labs}: "
-            f"{statistics.median(builds):.2f} s (budget {BUILD_BUDGET} s)"
+            f"{statistics.median(builds):.3f} s (budget {BUILD_BUDGET} s)"
         )
         print(
             f"lab build + tunnel up + first request + teardown, median of {args.labs}: "
-            f"{statistics.median(totals):.2f} s (budget {ROUND_TRIP_BUDGET} s); "
+            f"{statistics.median(totals):.3f} s (budget {ROUND_TRIP_BUDGET} s); "
             f"the shell floor (benchmarks/floor.sh), median of {args.labs}: "
-            f"{statistics.median(floors):.2f} s"
+            f"{statistics.median(floors):.3f} s"
         )
         print(
             f"memory of a running lab (its daemons, the client's tunnel; PSS), median: "

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import sys
 import time
 
 from conformance import probes
@@ -262,18 +261,17 @@ class CaseRun:
         }
         if self.lab.containers is not None:
             env |= {"PATH": CONTAINER_PATH, "PYTHONPATH": APP_DIR}
-            argv = ["python3", "-m", "conformance.probes", *names]
-            stdout = self.lab.containers.app_run(argv, env, timeout=30)[1]
+            argv = ["python3", "-S", "-m", "conformance.probes", *names]
+            stdout, stderr = self.lab.containers.app_run(argv, env, timeout=30)[1:]
         else:
-            env |= {
-                "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
-                **home.pythonpath(),
-            }
-            command = f"{shlex.quote(sys.executable)} -m conformance.probes " + " ".join(names)
-            stdout = self.lab.client.run(command, timeout=30, env=env).stdout
+            env |= {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
+            argv = home.module_argv("conformance.probes", *names)
+            done = self.lab.client.run(shlex.join(argv), timeout=30, env=env, check=False)
+            stdout, stderr = done.stdout, done.stderr
         try:
             outcome = json.loads(stdout)
         except ValueError:
-            raise LabError(f"the probes printed no result: {stdout[:200]!r}") from None
+            said = (stderr.strip().splitlines() or [repr(stdout[:200])])[-1][:200]
+            raise LabError(f"the probes printed no result: {said}") from None
         self.probes.append({"t": round(time.time() - self.t0, 6), "outcomes": outcome})
         return outcome

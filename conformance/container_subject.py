@@ -34,7 +34,7 @@ from netns import container_images
 from netns.container_client import APP_DIR, ContainerSpec
 
 # What the probes run in the application container (`conformance.probes`).
-APP_PACKAGES = ("python3", "curl", "dnsutils", "iputils-ping")
+APP_PACKAGES = ("python3", "curl", "dnsutils", "iputils-ping", "iproute2")
 PROBES_PACKAGE = Path(__file__).resolve().parent
 # The probes mark their datagrams as the stream does (`netns.stream`, `netns.topology`:
 # standard library only), so the lab's package is there beside them.

@@ -259,7 +259,12 @@ def main(argv: list[str]) -> int:
     if unknown or not argv:
         print(f"usage: probes {' | '.join(PROBES)} ... (unknown: {unknown})", file=sys.stderr)
         return 2
-    print(json.dumps(run(argv)))
+    try:
+        outcomes = run(argv)
+    except OSError as exc:  # a program a probe runs is missing: nothing was sent, no result
+        print(f"probes: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(outcomes))
     return 0
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import NoReturn
 
@@ -153,6 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _write(path: Path, text: str) -> None:
     # Write then rename, so a reader (or a boot) never sees half a ruleset; fsync the
     # file and its folder, so a power cut right after never boots without it.
+    import tempfile  # here: only the commands that write a file need it
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:

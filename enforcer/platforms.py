@@ -11,7 +11,7 @@ or a Windows machine to load.
 
 from __future__ import annotations
 
-from enforcer import nftables, pf, wfp
+from enforcer import nftables
 from enforcer.policy import Policy, PolicyError
 
 PLATFORMS = ("nftables", "pf", "wfp")
@@ -38,6 +38,10 @@ def render(
             raise PolicyError(f"{option} is for --platform {owner} only")
     if platform == "nftables":
         return nftables.render(policy)
+    # Imported here: a Linux hook starts the enforcer several times per connect, and
+    # these renderers' imports (plistlib, uuid) would be most of its start-up.
+    from enforcer import pf, wfp
+
     if platform == "wfp":
         return wfp.render(policy, wfp_app)
     if pf_script in ("down", "launchd"):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -197,6 +196,9 @@ def from_mapping(data: dict[str, Any], source: str = "mapping") -> Policy:
 
 def load(path: str | Path) -> Policy:
     """A Policy from a TOML file."""
+    # Imported here: only --policy reads TOML, and the hooks start the enforcer often.
+    import tomllib
+
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text())

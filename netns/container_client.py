@@ -245,8 +245,9 @@ class ContainerClient:
                 gate.unlink()
             _move_log(log, output)
 
-    def app_run(self, argv: list[str], env: dict[str, str], timeout: float) -> tuple[int, str]:
-        """Run `argv` in the application container; its exit status and standard output."""
+    def app_run(self, argv: list[str], env: dict[str, str], timeout: float) -> tuple[int, str, str]:
+        """Run `argv` in the application container; its exit status, standard output and
+        standard error."""
         container = self._containers.get("app")
         if container is None or not self._running:
             self.start()
@@ -259,8 +260,8 @@ class ContainerClient:
         except docker.errors.APIError as exc:
             where = "in the application container"
             raise LabError(f"cannot run {shlex.join(argv)} {where}: {exc}") from None
-        stdout = (result.output[0] or b"").decode(errors="replace")
-        return result.exit_code, stdout
+        stdout, stderr = (part.decode(errors="replace") if part else "" for part in result.output)
+        return result.exit_code, stdout, stderr
 
 
 def _release_and_await(pid: int, cgroup: Cgroup, gate_fd: int, timeout: float) -> bool:

@@ -21,7 +21,6 @@ import ipaddress
 import json
 import os
 import signal
-import sys
 import tempfile
 from pathlib import Path
 
@@ -295,7 +294,7 @@ class Lab(LabWiring, LabFacts, LabFaults, LabContainers, LabAttacks, LabLan):
         if self._stream is not None:
             raise LabError("a stream is already prepared or running")
         self._stream_rate = rate
-        argv = ["env", f"PYTHONPATH={home.HOME}", sys.executable, "-m", "netns.stream", "--wait"]
+        argv = home.module_argv("netns.stream", "--wait")
         # The client's resolv.conf itself: the one a new application reads.
         argv += ["--resolv-conf", str(registry.ETC_NETNS / self.client.namespace / "resolv.conf")]
         argv += [str(rate), *self.stream_destinations()]

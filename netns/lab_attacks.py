@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ipaddress
 import signal
-import sys
 from pathlib import Path
 
 from netns import home, namespaces, topology
@@ -147,12 +146,19 @@ class LabAttacks:
 
     def hold_xtables_lock(self, seconds: float) -> None:
         """Another firewall manager (firewalld, docker) takes the client's xtables lock and
-        holds it `seconds`: iptables-legacy's `-w` waits on it, then fails."""
-        sandbox = self._sandbox
-        if sandbox is None or not sandbox.alive():
-            raise LabError("the xtables lock lives in the subject's sandbox, and none is running")
+        holds it `seconds`: iptables-legacy's `-w` waits on it, then fails.
+
+        The lock is the file where the subject's iptables looks for it: in its
+        sandbox, or in its VPN container.
+        """
+        client = self.containers if self.containers is not None else self._sandbox
+        if client is None or not client.alive():
+            raise LabError(
+                "the xtables lock lives where the subject runs (its sandbox or its VPN "
+                "container), and neither is running"
+            )
         log = self.logdir / "client-xtables-lock.log"
-        sandbox.run(
+        client.run(
             f"flock /run/xtables.lock sh -c 'echo held; exec sleep {seconds:g}' &",
             cwd=Path("/"),
             env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
@@ -209,10 +215,9 @@ class LabAttacks:
         destinations = [service.address4 for service in SERVICES]
         self._guest_stream = self.guest_host.spawn(
             "stream",
-            ["env", f"PYTHONPATH={home.HOME}", sys.executable, "-m", "netns.stream",
-             str(rate / 4), *destinations],
+            home.module_argv("netns.stream", str(rate / 4), *destinations),
             cgroup=self._cgroup.child("guest-stream"),
-        )  # fmt: skip
+        )
         self._guest_stream.wait_for_log(r"stream ready")
 
     def _end_guest_stream(self) -> None:

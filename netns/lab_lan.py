@@ -8,13 +8,11 @@ scapy only crafts the attacker's frames; the router's real daemons do the rest.
 from __future__ import annotations
 
 import contextlib
-import sys
-from pathlib import Path
 
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import ARP, Ether
 
-from netns import ra, registry, topology
+from netns import home, ra, registry, topology
 from netns.capture import packet_socket
 from netns.errors import LabError
 from netns.procs import Daemon
@@ -61,19 +59,9 @@ class LabLan:
         """
         if self._flows is not None:
             raise LabError("the flows are already running")
-        checkout = Path(__file__).resolve().parents[1]
         self._flows = self.client.spawn(
             "flows",
-            [
-                "env",
-                f"PYTHONPATH={checkout}",
-                sys.executable,
-                "-m",
-                "netns.flows",
-                UPLINK,
-                STUN.address4,
-                str(STUN.port),
-            ],
+            home.module_argv("netns.flows", UPLINK, STUN.address4, str(STUN.port)),
             cgroup=self._cgroup.child("flows"),
         )
         tcp = self._flows.wait_for_log(r"tcp: (.*)").group(1)

@@ -9,8 +9,8 @@ from pathlib import Path
 from netns import daemons, openvpn, topology
 from netns.host import Host
 from netns.procs import Daemon
-from netns.topology import LANS, UPLINK, WAN, WIRE, Lan
-from netns.tunnel import Tunnel, wireguard_keypair, write_wireguard_client
+from netns.topology import LANS, LOOPBACK, UPLINK, WAN, WIRE, Lan
+from netns.tunnel import Tunnel, wireguard_keys, write_wireguard_client
 
 
 class LabWiring:
@@ -41,7 +41,7 @@ class LabWiring:
             ipr.link("add", ifname="bb", kind="bridge")
             bb = ipr.link_lookup(ifname="bb")[0]
             # The internet hosts' addresses live on loopback: reachable, and no dummy module needed.
-            srv = ipr.link_lookup(ifname="lo")[0]
+            srv = LOOPBACK
             ipr.addr("add", index=bb, address=topology.NET_BB4, prefixlen=24)
             ipr.addr("add", index=bb, address=topology.NET_BB6, prefixlen=64)
             for service in topology.SERVICES:
@@ -59,7 +59,7 @@ class LabWiring:
             wan = ipr.link_lookup(ifname=WAN)[0]
             ipr.addr("add", index=wan, address=addr4, prefixlen=24)
             ipr.addr("add", index=wan, address=addr6, prefixlen=64)
-            for index in (wan, ipr.link_lookup(ifname="lo")[0]):
+            for index in (wan, LOOPBACK):
                 ipr.link("set", index=index, state="up")
             ipr.route("add", dst="0.0.0.0/0", gateway=topology.NET_BB4)
             ipr.route("add", dst="::/0", gateway=topology.NET_BB6, family=10)
@@ -131,6 +131,17 @@ class LabWiring:
     def _start_vpn(self) -> list[Daemon]:
         """The VPN server, ready; its resolver and STUN server started, for the caller to await."""
         vpn = self.vpn
+        # The resolver and the STUN server first: their start-ups overlap the server's.
+        with vpn.iproute() as ipr:
+            ipr.addr("add", index=LOOPBACK, address=topology.VPN_RESOLVER, prefixlen=32)
+        self.vpn_resolver = daemons.start_resolver(
+            vpn, self.workdir / "run", "dns", [topology.VPN_RESOLVER]
+        )
+        # A STUN server on the VPN server's own address: traffic to the endpoint's
+        # address on any other port must stay in the tunnel (TunnelCrack's ServerIP).
+        stun = daemons.start_stun(
+            vpn, self.workdir / "run", [topology.VPN_ENDPOINT], topology.STUN.port
+        )
         tunnel_dir = self.tunnel_dir
         (tunnel_dir / "other").mkdir(parents=True, exist_ok=True)
         port = topology.OPENVPN_PORT if self.vpn_kind == "openvpn" else topology.WIREGUARD_PORT
@@ -141,22 +152,11 @@ class LabWiring:
             self.tunnel = self._start_openvpn(tunnel_dir, endpoint)
         else:
             self.tunnel = self._start_wireguard(tunnel_dir, endpoint)
-        with vpn.iproute() as ipr:
-            lo = ipr.link_lookup(ifname="lo")[0]
-            ipr.addr("add", index=lo, address=topology.VPN_RESOLVER, prefixlen=32)
-        self.vpn_resolver = daemons.start_resolver(
-            vpn, self.workdir / "run", "dns", [topology.VPN_RESOLVER]
-        )
-        # A STUN server on the VPN server's own address: traffic to the endpoint's
-        # address on any other port must stay in the tunnel (TunnelCrack's ServerIP).
-        stun = daemons.start_stun(
-            vpn, self.workdir / "run", [topology.VPN_ENDPOINT], topology.STUN.port
-        )
         return [self.vpn_resolver, stun]
 
     def _start_wireguard(self, tunnel_dir: Path, endpoint: str) -> Tunnel:
         vpn, wg = self.vpn, self.names.server_wg
-        server, client = wireguard_keypair(), wireguard_keypair()
+        server, client = wireguard_keys()
         key = self.workdir / "run" / "server.key"
         key.write_text(server.private)
         key.chmod(0o600)

@@ -30,6 +30,8 @@ HOSTS = ("client", "router", "vpn", "net")
 # Interface names: the client's only link, its router-side end, and each
 # server's link to the internet.
 UPLINK, WIRE, WAN = "uplink", "wire", "wan"
+# Loopback's index in every network namespace (the kernel's LOOPBACK_IFINDEX): no lookup.
+LOOPBACK = 1
 
 
 @dataclass(frozen=True)

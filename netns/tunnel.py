@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,15 @@ class KeyPair:
     public: str
 
 
-def wireguard_keypair() -> KeyPair:
+@functools.cache
+def wireguard_keys() -> tuple[KeyPair, KeyPair]:
+    """The VPN server's and the client's key pairs, made once per process: each lab's
+    tunnel is its own all the same (its namespaces, its interfaces), and making them
+    for each lab put four processes on its build's path."""
+    return _keypair(), _keypair()
+
+
+def _keypair() -> KeyPair:
     """A fresh key pair from `wg genkey` / `wg pubkey`."""
     try:
         private = subprocess.run(
