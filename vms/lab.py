@@ -266,6 +266,11 @@ class GuestLab(GuestWifi, Lab):
             disk = guest.folder / "disk.qcow2"
             shutil.copyfile(snapshot, disk)
             guest.power_on(disk=disk, snapshot=WARM)
+            # The snapshot's lease is another lab's, and as old as the snapshot by the
+            # clock just set: dhclient would find it expired at its next wake-up and
+            # drop the address mid-case. The guest confirms it with this lab's server
+            # first (INIT-REBOOT), as a machine does when it wakes.
+            self.dhcp.start()
             return "restored"
         guest.power_on()
         if warm:
