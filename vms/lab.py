@@ -268,8 +268,8 @@ class GuestLab(GuestWifi, Lab):
             guest.power_on(disk=disk, snapshot=WARM)
             # The snapshot's lease is another lab's, and as old as the snapshot by the
             # clock just set: dhclient would find it expired at its next wake-up and
-            # drop the address mid-case. The guest confirms it with this lab's server
-            # first (INIT-REBOOT), as a machine does when it wakes.
+            # drop the address mid-case. The guest asks this lab's server for a lease
+            # first, as a machine does when it wakes.
             self.dhcp.start()
             return "restored"
         guest.power_on()
