@@ -1,9 +1,10 @@
 """Where leakcert's packages are: a checkout, or site-packages once installed.
 
-What the lab runs with `python -m` (the stream, the probes) and a subject's
-hooks (`"$PYTHON" -m enforcer`, the foils) find leakcert here, through
-PYTHONPATH; the sandbox shows hooks these packages and nothing else of the
-folder (a checkout may hold results, site-packages other programs).
+What the lab runs with `python -S -m` (the stream, the flows, the probes:
+`module_argv`) and a subject's hooks (`"$PYTHON" -m enforcer`, the foils) find
+leakcert here, through PYTHONPATH; the sandbox shows hooks these packages and
+nothing else of the folder (a checkout may hold results, site-packages other
+programs).
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from netns.topology import (
     GUEST_NET,
     HOSTILE_LANS,
     LANS,
+    LOOPBACK,
     SERVICES,
     Lan,
 )
@@ -196,7 +197,7 @@ class LabAttacks:
         with guest.iproute() as ipr:
             eth0 = ipr.link_lookup(ifname="eth0")[0]
             ipr.addr("add", index=eth0, address=GUEST_ADDRESS, prefixlen=24)
-            for index in (eth0, ipr.link_lookup(ifname="lo")[0]):
+            for index in (eth0, LOOPBACK):
                 ipr.link("set", index=index, state="up")
             ipr.route("add", dst="0.0.0.0/0", gateway=GUEST_GATEWAY)
         client.sysctl({"net.ipv4.ip_forward": 1})

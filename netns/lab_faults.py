@@ -18,7 +18,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 from netns import registry, sysctls
 from netns.errors import LabError
 from netns.monitor import NetlinkWakeup
-from netns.topology import LANS, UPLINK, WIRE, Lan
+from netns.topology import LANS, LOOPBACK, UPLINK, WIRE, Lan
 from netns.wait import until
 
 _RTN_UNICAST = 1
@@ -54,7 +54,7 @@ class LabFaults:
                     check=False,
                 )
         with client.iproute() as ipr:
-            keep = {ipr.link_lookup(ifname="lo")[0], ipr.link_lookup(ifname=UPLINK)[0]}
+            keep = {LOOPBACK, ipr.link_lookup(ifname=UPLINK)[0]}
             for link in ipr.get_links():
                 if link["index"] not in keep:
                     try:
